@@ -1,0 +1,169 @@
+//! Settings from defaults, environment variables and flags. Secrets are never printed.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "talapker",
+    version,
+    about = "Talapker: the mobile-group cabinet for applicants to state-funded ТиПО training",
+    long_about = "Talapker serves the mobile-group cabinet (applicants, lists, ЭЦП signing, the exchange \
+with АИС «Рынок труда»). Without a subcommand it starts the web server."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "TALAPKER_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+
+    /// Database URL: surrealkv://PATH (embedded, on disk), mem:// (in memory, for tests) or
+    /// ws://HOST:PORT (a remote SurrealDB server or cluster). Defaults to surrealkv:// under the
+    /// data directory.
+    #[arg(long, env = "TALAPKER_DB", global = true)]
+    pub db: Option<String>,
+
+    /// User name for a remote SurrealDB (ws://, wss://).
+    #[arg(long, env = "TALAPKER_DB_USER", global = true)]
+    pub db_user: Option<String>,
+
+    /// Password for a remote SurrealDB (ws://, wss://). Never printed.
+    #[arg(
+        long,
+        env = "TALAPKER_DB_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub db_password: Option<String>,
+
+    /// SurrealDB namespace.
+    #[arg(
+        long,
+        env = "TALAPKER_DB_NS",
+        default_value = "talapker",
+        global = true
+    )]
+    pub db_ns: String,
+
+    /// SurrealDB database name.
+    #[arg(long, env = "TALAPKER_DB_NAME", default_value = "main", global = true)]
+    pub db_name: String,
+
+    /// Directory for the embedded database and the persisted secret key.
+    #[arg(
+        long,
+        env = "TALAPKER_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// Log filter (tracing syntax), e.g. info or talapker=debug,info.
+    #[arg(long, env = "TALAPKER_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, env = "TALAPKER_LOG_JSON", global = true)]
+    pub log_json: bool,
+
+    /// Mark cookies Secure (set this when the server is behind TLS).
+    #[arg(long, env = "TALAPKER_SECURE_COOKIES", global = true)]
+    pub secure_cookies: bool,
+
+    /// Create the demo accounts on an empty database even when not bound to loopback.
+    /// (On loopback they are created anyway.)
+    #[arg(long, env = "TALAPKER_DEMO", global = true)]
+    pub demo: bool,
+
+    /// Session lifetime in minutes.
+    #[arg(
+        long,
+        env = "TALAPKER_SESSION_MINUTES",
+        default_value_t = 720,
+        global = true
+    )]
+    pub session_minutes: i64,
+}
+
+impl Settings {
+    pub fn db_url(&self) -> String {
+        match &self.db {
+            Some(url) => url.clone(),
+            None => format!("surrealkv://{}", self.data_dir.join("db").display()),
+        }
+    }
+
+    /// Settings for tests: in-memory database, port 0, a given data directory.
+    pub fn for_tests(data_dir: PathBuf) -> Settings {
+        Settings {
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            db: Some("mem://".into()),
+            db_user: None,
+            db_password: None,
+            db_ns: "talapker".into(),
+            db_name: "main".into(),
+            data_dir,
+            log: "warn".into(),
+            log_json: false,
+            secure_cookies: false,
+            demo: true,
+            session_minutes: 720,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the web server (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account. The password is read from standard input.
+    Add {
+        #[arg(long)]
+        login: String,
+        /// mobile_group, office or admin.
+        #[arg(long)]
+        role: String,
+        /// КАТО code of the region (9 digits).
+        #[arg(long)]
+        region: String,
+        /// The employee's IIN (used to match signature certificates).
+        #[arg(long)]
+        iin: String,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input (required).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change an account's password, read from standard input.
+    Passwd {
+        login: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts.
+    List,
+}

@@ -1,0 +1,5 @@
+//! The rules, free of HTTP and storage.
+pub mod applicant;
+pub mod iin;
+pub mod kato;
+pub mod user;

@@ -1,0 +1,18 @@
+//! Talapker: the mobile-group cabinet for registering applicants for state-funded ТиПО training.
+
+/// Settings from defaults, environment and flags.
+pub mod config;
+/// The rules: IIN, applicants and their statuses, КАТО places, roles.
+pub mod domain;
+/// One error type and how it becomes a response.
+pub mod error;
+/// The translation catalogue (Russian, Kazakh).
+pub mod i18n;
+/// Building and running the application: the one place that wires everything.
+pub mod startup;
+/// Every SurrealQL query.
+pub mod store;
+/// The minijinja environment.
+pub mod views;
+/// HTTP handlers, one module per area.
+pub mod web;

@@ -1,0 +1,336 @@
+//! Applicants: scoped listing and search, the card, history, and writes that keep the rules
+//! (unique IIN, idempotent replays, optimistic concurrency) inside the database transaction.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use surrealdb::types::SurrealValue;
+
+use super::{is_unique_violation, Db};
+use crate::domain::applicant::ValidApplicant;
+use crate::domain::kato::{Scope, ScopeField};
+
+/// The fixed condition that scopes a query to the user's region; the region itself is bound.
+fn scope_sql(field: ScopeField) -> &'static str {
+    match field {
+        ScopeField::Oblast => "oblast = $region",
+        ScopeField::District => "district = $region",
+    }
+}
+
+#[derive(Debug, Clone, SurrealValue, serde::Serialize)]
+pub struct ApplicantRow {
+    pub id: String,
+    pub iin: String,
+    pub last_name: String,
+    pub first_name: String,
+    pub middle_name: String,
+    pub birth_date: String,
+    pub gender: String,
+    pub kato: String,
+    pub street: String,
+    pub house: String,
+    pub flat: String,
+    pub applicant_category: String,
+    pub employment_category: String,
+    pub status: String,
+    pub ais_reason: String,
+    pub mg_reason: String,
+    pub list: String,
+    pub sent: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const FIELDS: &str = "record::id(id) AS id, iin, last_name, first_name, middle_name, birth_date, gender, kato, \
+    street, house, flat, applicant_category, employment_category, status, ais_reason, mg_reason, list, sent, \
+    version, created_at, updated_at";
+
+/// What the search box asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Search {
+    All,
+    /// Any part of the ФИО, already lower-cased with ё folded.
+    Fio(String),
+    /// An IIN prefix (digits only).
+    IinPrefix(String),
+}
+
+/// One page of the applicants of a region, newest first, with the total count.
+pub async fn page(
+    db: &Db,
+    field: ScopeField,
+    region: &str,
+    search: &Search,
+    offset: i64,
+    limit: i64,
+) -> anyhow::Result<(Vec<ApplicantRow>, i64)> {
+    let filter = match search {
+        Search::All => "",
+        Search::Fio(_) => " AND string::contains(fio_search, $q)",
+        // A prefix is a range on the IIN: [prefix, prefix + ':') since ':' follows '9'.
+        Search::IinPrefix(_) => " AND iin >= $q AND iin < $q_end",
+    };
+    let q = match search {
+        Search::All => String::new(),
+        Search::Fio(s) | Search::IinPrefix(s) => s.clone(),
+    };
+    let sql = format!(
+        "SELECT {FIELDS} FROM applicant WHERE {scope}{filter} ORDER BY created_at DESC LIMIT $limit START $offset;
+         (SELECT count() AS n FROM applicant WHERE {scope}{filter} GROUP ALL)[0].n;",
+        scope = scope_sql(field)
+    );
+    let mut res = db
+        .query(sql)
+        .bind(("region", region.to_string()))
+        .bind(("q", q.clone()))
+        .bind(("q_end", format!("{q}:")))
+        .bind(("limit", limit))
+        .bind(("offset", offset))
+        .await
+        .context("listing applicants")?;
+    let rows: Vec<ApplicantRow> = res.take(0).context("reading applicants")?;
+    let total: Option<i64> = res.take(1).context("counting applicants")?;
+    Ok((rows, total.unwrap_or(0)))
+}
+
+/// One applicant, only if it lies in the user's region.
+pub async fn get(
+    db: &Db,
+    field: ScopeField,
+    region: &str,
+    id: &str,
+) -> anyhow::Result<Option<ApplicantRow>> {
+    let sql = format!(
+        "SELECT {FIELDS} FROM type::record('applicant', $id) WHERE {}",
+        scope_sql(field)
+    );
+    let rows: Vec<ApplicantRow> = db
+        .query(sql)
+        .bind(("id", id.to_string()))
+        .bind(("region", region.to_string()))
+        .await?
+        .take(0)
+        .context("reading an applicant")?;
+    Ok(rows.into_iter().next())
+}
+
+#[derive(Debug, SurrealValue)]
+pub struct Owner {
+    pub id: String,
+    pub oblast: String,
+    pub district: String,
+    pub idem_key: String,
+}
+
+/// Who holds an IIN (any region): for the duplicate message and its link.
+pub async fn by_iin(db: &Db, iin: &str) -> anyhow::Result<Option<Owner>> {
+    let rows: Vec<Owner> = db
+        .query("SELECT record::id(id) AS id, oblast, district, idem_key FROM applicant WHERE iin = $iin LIMIT 1")
+        .bind(("iin", iin.to_string()))
+        .await?
+        .take(0)
+        .context("finding an applicant by IIN")?;
+    Ok(rows.into_iter().next())
+}
+
+async fn by_idem(db: &Db, key: &str) -> anyhow::Result<Option<String>> {
+    if key.is_empty() {
+        return Ok(None);
+    }
+    let rows: Vec<String> = db
+        .query("SELECT VALUE record::id(id) FROM applicant WHERE idem_key = $key LIMIT 1")
+        .bind(("key", key.to_string()))
+        .await?
+        .take(0)
+        .context("finding an applicant by idempotency key")?;
+    Ok(rows.into_iter().next())
+}
+
+pub enum Created {
+    New(String),
+    /// The same idempotency key was saved before: the saved applicant.
+    Replayed(String),
+    /// Another applicant holds this IIN.
+    DuplicateIin(Owner),
+}
+
+/// Adds an applicant. The idempotency key is stored in the same record, and the unique IIN
+/// index makes two concurrent replays of one entry create one applicant.
+pub async fn create(
+    db: &Db,
+    a: &ValidApplicant,
+    scope: &Scope,
+    created_by: &str,
+    idem_key: &str,
+) -> anyhow::Result<Created> {
+    if let Some(id) = by_idem(db, idem_key).await? {
+        return Ok(Created::Replayed(id));
+    }
+    let key = uuid::Uuid::now_v7().simple().to_string();
+    let res = db
+        .query(
+            "CREATE type::record('applicant', $key) CONTENT {
+                iin: $iin, last_name: $last_name, first_name: $first_name, middle_name: $middle_name,
+                birth_date: $birth_date, gender: $gender, kato: $kato, oblast: $oblast, district: $district,
+                street: $street, house: $house, flat: $flat,
+                applicant_category: $applicant_category, employment_category: $employment_category,
+                status: 'new', ais_reason: '', mg_reason: '', list: '', sent: false, version: 1,
+                fio_search: $fio_search, created_at: time::now(), updated_at: time::now(),
+                created_by: $created_by, idem_key: $idem_key
+            } RETURN NONE",
+        )
+        .bind(("key", key.clone()))
+        .bind(("iin", a.iin.as_str().to_string()))
+        .bind(("last_name", a.last_name.clone()))
+        .bind(("first_name", a.first_name.clone()))
+        .bind(("middle_name", a.middle_name.clone()))
+        .bind(("birth_date", a.birth_date.format("%Y-%m-%d").to_string()))
+        .bind(("gender", a.gender.code().to_string()))
+        .bind(("kato", a.kato.clone()))
+        .bind(("oblast", scope.oblast.clone()))
+        .bind(("district", scope.district.clone()))
+        .bind(("street", a.street.clone()))
+        .bind(("house", a.house.clone()))
+        .bind(("flat", a.flat.clone()))
+        .bind(("applicant_category", a.applicant_category.clone()))
+        .bind(("employment_category", a.employment_category.clone()))
+        .bind(("fio_search", a.fio_search()))
+        .bind(("created_by", created_by.to_string()))
+        .bind(("idem_key", idem_key.to_string()))
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r.check().map_err(anyhow::Error::from));
+    match res {
+        Ok(_) => Ok(Created::New(key)),
+        Err(e) if is_unique_violation(&e, "applicant_iin") => {
+            // A concurrent replay of the same entry won the race: answer with its result.
+            if let Some(id) = by_idem(db, idem_key).await? {
+                return Ok(Created::Replayed(id));
+            }
+            match by_iin(db, a.iin.as_str()).await? {
+                Some(owner) => Ok(Created::DuplicateIin(owner)),
+                None => Err(e.context("creating an applicant")),
+            }
+        }
+        Err(e) => Err(e.context("creating an applicant")),
+    }
+}
+
+#[derive(Debug, Clone, SurrealValue)]
+pub struct Change {
+    pub applicant: String,
+    pub by: String,
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
+pub enum Updated {
+    Ok,
+    /// Someone saved first; nothing was written.
+    Conflict,
+    DuplicateIin(Owner),
+}
+
+/// Saves an edit if nobody saved since `version`, with its history, in one transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn update(
+    db: &Db,
+    field: ScopeField,
+    region: &str,
+    id: &str,
+    version: i64,
+    a: &ValidApplicant,
+    scope: &Scope,
+    status: &str,
+    changes: Vec<Change>,
+) -> anyhow::Result<Updated> {
+    let sql = format!(
+        "BEGIN TRANSACTION;
+         LET $u = UPDATE type::record('applicant', $id) SET
+            iin = $iin, last_name = $last_name, first_name = $first_name, middle_name = $middle_name,
+            birth_date = $birth_date, gender = $gender, kato = $kato, oblast = $oblast, district = $district,
+            street = $street, house = $house, flat = $flat,
+            applicant_category = $applicant_category, employment_category = $employment_category,
+            status = $status, mg_reason = $mg_reason, fio_search = $fio_search,
+            version = version + 1, updated_at = time::now()
+            WHERE version = $version AND {} RETURN VALUE id;
+         IF array::len($u) = 0 {{ THROW 'version_conflict' }};
+         FOR $c IN $changes {{ CREATE applicant_change CONTENT {{ applicant: $c.applicant, by: $c.by, field: $c.field, old: $c.old, new: $c.new, at: time::now() }}; }};
+         COMMIT TRANSACTION;",
+        scope_sql(field)
+    );
+    let res = db
+        .query(sql)
+        .bind(("id", id.to_string()))
+        .bind(("region", region.to_string()))
+        .bind(("version", version))
+        .bind(("iin", a.iin.as_str().to_string()))
+        .bind(("last_name", a.last_name.clone()))
+        .bind(("first_name", a.first_name.clone()))
+        .bind(("middle_name", a.middle_name.clone()))
+        .bind(("birth_date", a.birth_date.format("%Y-%m-%d").to_string()))
+        .bind(("gender", a.gender.code().to_string()))
+        .bind(("kato", a.kato.clone()))
+        .bind(("oblast", scope.oblast.clone()))
+        .bind(("district", scope.district.clone()))
+        .bind(("street", a.street.clone()))
+        .bind(("house", a.house.clone()))
+        .bind(("flat", a.flat.clone()))
+        .bind(("applicant_category", a.applicant_category.clone()))
+        .bind(("employment_category", a.employment_category.clone()))
+        .bind(("status", status.to_string()))
+        .bind(("mg_reason", a.mg_reason.clone()))
+        .bind(("fio_search", a.fio_search()))
+        .bind(("changes", changes))
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r.check().map_err(anyhow::Error::from));
+    match res {
+        Ok(_) => Ok(Updated::Ok),
+        Err(e) if format!("{e:#}").contains("version_conflict") => Ok(Updated::Conflict),
+        Err(e) if is_unique_violation(&e, "applicant_iin") => {
+            match by_iin(db, a.iin.as_str()).await? {
+                Some(owner) => Ok(Updated::DuplicateIin(owner)),
+                None => Err(e.context("updating an applicant")),
+            }
+        }
+        Err(e) => Err(e.context("updating an applicant")),
+    }
+}
+
+/// Deletes an applicant never sent to АИС. Returns false when the rules refuse.
+pub async fn delete(db: &Db, field: ScopeField, region: &str, id: &str) -> anyhow::Result<bool> {
+    let sql = format!(
+        "DELETE type::record('applicant', $id) WHERE sent = false AND {} RETURN BEFORE",
+        scope_sql(field)
+    );
+    let rows: Vec<surrealdb::types::Value> = db
+        .query(sql)
+        .bind(("id", id.to_string()))
+        .bind(("region", region.to_string()))
+        .await?
+        .take(0)
+        .context("deleting an applicant")?;
+    Ok(!rows.is_empty())
+}
+
+#[derive(Debug, Clone, SurrealValue)]
+pub struct HistoryRow {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
+pub async fn history(db: &Db, id: &str) -> anyhow::Result<Vec<HistoryRow>> {
+    let rows: Vec<HistoryRow> = db
+        .query("SELECT at, by, field, old, new FROM applicant_change WHERE applicant = $id ORDER BY at DESC LIMIT 200")
+        .bind(("id", id.to_string()))
+        .await?
+        .take(0)
+        .context("reading an applicant's history")?;
+    Ok(rows)
+}

@@ -1,0 +1,169 @@
+//! Every SurrealQL string lives in this folder. Functions take the database handle, bind every
+//! value (nothing is formatted into a query) and return plain Rust types.
+
+pub mod applicants;
+pub mod dictionaries;
+pub mod sessions;
+pub mod users;
+
+use anyhow::{bail, Context};
+use rust_embed::RustEmbed;
+use sha2::{Digest, Sha256};
+use surrealdb::engine::any::Any;
+use surrealdb::types::SurrealValue;
+use surrealdb::Surreal;
+
+use crate::config::Settings;
+
+pub type Db = Surreal<Any>;
+
+#[derive(RustEmbed)]
+#[folder = "migrations/"]
+#[include = "*.surql"]
+struct MigrationFiles;
+
+/// Opens the database the settings name. For embedded SurrealKV the data directory is created
+/// and every commit is synced to disk (`sync=every`), so an acknowledged write survives a crash.
+pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+    let mut url = settings.db_url();
+    if let Some(path) = url.strip_prefix("surrealkv://") {
+        let path = path.split('?').next().unwrap_or(path);
+        std::fs::create_dir_all(path)
+            .with_context(|| format!("creating the database directory {path}"))?;
+        if !url.contains('?') {
+            url.push_str("?sync=every");
+        }
+    }
+    let db = surrealdb::engine::any::connect(url.as_str())
+        .await
+        .with_context(|| format!("opening the database at {}", redact(&url)))?;
+    if let (Some(user), Some(pass)) = (&settings.db_user, &settings.db_password) {
+        db.signin(surrealdb::opt::auth::Root {
+            username: user.clone(),
+            password: pass.clone(),
+        })
+        .await
+        .context("signing in to the remote SurrealDB")?;
+    }
+    db.use_ns(settings.db_ns.as_str())
+        .use_db(settings.db_name.as_str())
+        .await
+        .context("selecting the namespace and database")?;
+    Ok(db)
+}
+
+fn redact(url: &str) -> String {
+    // A URL may carry credentials after '@'; keep only the scheme and host part.
+    match url.split_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// A migration file and the checksum of its text.
+pub struct Migration {
+    pub name: String,
+    pub sql: String,
+    pub checksum: String,
+}
+
+pub fn embedded_migrations() -> Vec<Migration> {
+    let mut names: Vec<String> = MigrationFiles::iter().map(|n| n.to_string()).collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let file = MigrationFiles::get(&name)?;
+            let sql = String::from_utf8_lossy(&file.data).into_owned();
+            Some(Migration {
+                checksum: hex::encode(Sha256::digest(sql.as_bytes())),
+                name,
+                sql,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, SurrealValue)]
+struct AppliedMigration {
+    name: String,
+    checksum: String,
+}
+
+/// Applies, in order, every migration not yet applied. Each runs in one transaction with its
+/// bookkeeping row. A migration already applied whose text has changed stops everything:
+/// migrations are append-only, and a silent divergence between databases is worse than a
+/// refusal to start.
+pub async fn migrate(db: &Db, migrations: &[Migration]) -> anyhow::Result<usize> {
+    // The bookkeeping table may not exist yet on an empty database.
+    let applied: Vec<AppliedMigration> = db
+        .query("SELECT name, checksum FROM migration")
+        .await
+        .context("reading applied migrations")?
+        .take(0)
+        .unwrap_or_default();
+    let mut count = 0;
+    for m in migrations {
+        if let Some(done) = applied.iter().find(|a| a.name == m.name) {
+            if done.checksum != m.checksum {
+                bail!(
+                    "migration {} was changed after it was applied (checksum {} in the database, {} in the file); \
+                     migrations are append-only: restore the file and add a new migration instead",
+                    m.name,
+                    done.checksum,
+                    m.checksum
+                );
+            }
+            continue;
+        }
+        let sql = format!(
+            "BEGIN TRANSACTION;\n{}\n;CREATE migration CONTENT {{ name: $name, checksum: $checksum, applied_at: time::now() }};\nCOMMIT TRANSACTION;",
+            m.sql
+        );
+        let response = db
+            .query(sql)
+            .bind(("name", m.name.clone()))
+            .bind(("checksum", m.checksum.clone()))
+            .await
+            .with_context(|| format!("applying migration {}", m.name))?;
+        response
+            .check()
+            .with_context(|| format!("applying migration {}", m.name))?;
+        tracing::info!(migration = %m.name, "migration applied");
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// True when a database error is a UNIQUE violation of the named index.
+pub fn is_unique_violation(err: &anyhow::Error, index: &str) -> bool {
+    err.chain().any(|e| {
+        let s = e.to_string();
+        s.contains(index)
+            && (s.contains("already contains") || s.contains("unique") || s.contains("Unique"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_embedded_in_order_with_checksums() {
+        let ms = embedded_migrations();
+        assert!(ms.len() >= 3);
+        assert_eq!(ms[0].name, "0001_schema.surql");
+        let mut sorted: Vec<_> = ms.iter().map(|m| m.name.clone()).collect();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            ms.iter().map(|m| m.name.clone()).collect::<Vec<_>>()
+        );
+        assert!(ms.iter().all(|m| m.checksum.len() == 64));
+    }
+
+    #[test]
+    fn credentials_are_not_printed() {
+        assert_eq!(redact("ws://root:secret@db:8000"), "***@db:8000");
+    }
+}

@@ -1,0 +1,673 @@
+//! The «Данные претендентов» tab (manual §2–5, 10–12): the table with search and pagination,
+//! adding, the card, editing, refusal by the mobile group, deleting, and the КАТО picker.
+
+use std::sync::Arc;
+
+use minijinja::{context, Value};
+use poem::http::StatusCode;
+use poem::web::{Data, Form, Html, Path, Query};
+use poem::{get, handler, IntoResponse, Response, Route};
+use serde::{Deserialize, Serialize};
+
+use super::auth::redirect;
+use super::{merge, render, require_user, AppState, Ctx};
+use crate::domain::applicant::{allowed, fio, ApplicantForm, FieldErrors, Status, ValidApplicant};
+use crate::domain::iin::Gender;
+use crate::domain::kato::normalize_search;
+use crate::domain::user::User;
+use crate::error::{AppError, AppResult};
+use crate::store::applicants::{self as store, ApplicantRow, Change, Created, Search, Updated};
+
+pub const PER_PAGE: i64 = 20;
+
+pub fn routes() -> Route {
+    Route::new()
+        .at("/", get(index).post(create))
+        .at("/new", get(new_form))
+        .at("/:id", get(card).post(update))
+        .at("/:id/edit", get(edit_form))
+        .at("/:id/delete", get(confirm_delete).post(delete))
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, Clone)]
+#[serde(default)]
+pub struct ListQuery {
+    pub fio: String,
+    pub iin: String,
+    pub page: Option<i64>,
+    pub msg: String,
+}
+
+impl ListQuery {
+    fn search(&self) -> Search {
+        let iin: String = self.iin.chars().filter(|c| !c.is_whitespace()).collect();
+        if !iin.is_empty() {
+            if iin.chars().all(|c| c.is_ascii_digit()) && iin.len() <= 12 {
+                return Search::IinPrefix(iin);
+            }
+            // Not digits: nothing can match; search for the impossible prefix rather than all.
+            return Search::IinPrefix("x".into());
+        }
+        let fio = normalize_search(&self.fio);
+        if fio.is_empty() {
+            Search::All
+        } else {
+            Search::Fio(fio.chars().take(100).collect())
+        }
+    }
+}
+
+fn status_view(ctx: &Ctx, r: &ApplicantRow) -> Value {
+    let s = Status::parse(&r.status);
+    context! {
+        code => s.code(),
+        icon => s.icon(),
+        label => ctx.t(s.label_ru()),
+        ais_reason => r.ais_reason,
+        mg_reason => r.mg_reason,
+    }
+}
+
+fn row_view(state: &AppState, ctx: &Ctx, user: &User, r: &ApplicantRow) -> Value {
+    let a = allowed(
+        Status::parse(&r.status),
+        r.sent,
+        false,
+        user.role.can_write(),
+    );
+    let place = state.dict.place(&r.kato);
+    context! {
+        id => r.id,
+        fio => fio(&r.last_name, &r.first_name, &r.middle_name),
+        region => place.map(|p| p.name(ctx.lang).to_string()).unwrap_or_default(),
+        iin => r.iin,
+        birth_date => r.birth_date,
+        address => [r.street.as_str(), r.house.as_str(), r.flat.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(", "),
+        status => status_view(ctx, r),
+        can_edit => a.edit,
+        can_delete => a.delete,
+    }
+}
+
+fn legend(ctx: &Ctx) -> Value {
+    let item = |icon: &str, cls: &str, ru: &str| context! { icon => icon, cls => cls, label => ctx.t(ru).to_string() };
+    Value::from(vec![
+        item("○", "new", "Не проверен"),
+        item("✓", "passed", "Прошел проверку в АИС \"Рынок труда\""),
+        item("🔄", "changed", "Изменен после отрицательной проверки"),
+        item("⊗", "failed", "Не прошел проверку в АИС \"Рынок труда\""),
+        item("📄", "failed", "Причина отказа в АИС \"Рынок труда\""),
+        item("⊗", "refused", "Отказано мобильной группой"),
+        item("📄", "refused", "Причина отказа мобильной группы"),
+    ])
+}
+
+fn flash_text(msg: &str) -> Option<&'static str> {
+    match msg {
+        "added" => Some("Новый претендент успешно добавлен!"),
+        "edited" => Some("Редактирование прошло успешно!"),
+        "deleted" => Some("Удаление претендента прошло успешно"),
+        _ => None,
+    }
+}
+
+async fn table_context(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &User,
+    q: &ListQuery,
+) -> AppResult<Value> {
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let field = state.dict.scope_field(&user.region);
+    let (rows, total) = store::page(
+        &state.db,
+        field,
+        &user.region,
+        &q.search(),
+        (page - 1) * PER_PAGE,
+        PER_PAGE,
+    )
+    .await?;
+    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let rows: Vec<Value> = rows.iter().map(|r| row_view(state, ctx, user, r)).collect();
+    let query_base =
+        serde_urlencoded::to_string([("fio", q.fio.as_str()), ("iin", q.iin.as_str())])
+            .unwrap_or_default();
+    Ok(context! {
+        rows => rows,
+        total => total,
+        page => page,
+        pages => pages,
+        query_base => query_base,
+        q => q,
+        searching => !matches!(q.search(), Search::All),
+        legend => legend(ctx),
+        flash => flash_text(&q.msg).map(|m| ctx.t(m).to_string()),
+    })
+}
+
+#[handler]
+async fn index(
+    Data(state): Data<&Arc<AppState>>,
+    Data(ctx): Data<&Ctx>,
+    Query(q): Query<ListQuery>,
+    req: &poem::Request,
+) -> AppResult<Response> {
+    let user = require_user(ctx)?;
+    let table = table_context(state, ctx, user, &q).await?;
+    // Active search and pagination swap only the table.
+    let target = req.header("hx-target").unwrap_or_default();
+    if ctx.htmx && target == "applicant-table" {
+        return Ok(
+            render(state, ctx, "applicants", "applicants/_table.html", table)?.into_response(),
+        );
+    }
+    Ok(render(state, ctx, "applicants", "applicants/page.html", table)?.into_response())
+}
+
+fn form_context(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &User,
+    form: &ApplicantForm,
+    errors: &FieldErrors,
+) -> Value {
+    let cats = |kind: &str| -> Vec<Value> {
+        state
+            .dict
+            .categories_of(kind)
+            .map(|c| context! { code => c.code, name => c.name(ctx.lang) })
+            .collect()
+    };
+    let kato_name = if form.kato.is_empty() {
+        String::new()
+    } else {
+        state.dict.full_name(&form.kato, ctx.lang)
+    };
+    context! {
+        form => form,
+        errors => errors,
+        kato_name => kato_name,
+        region => user.region,
+        applicant_categories => cats("applicant"),
+        employment_categories => cats("employment"),
+        genders => vec![
+            context! { code => Gender::Male.code(), name => ctx.t(Gender::Male.label_ru()) },
+            context! { code => Gender::Female.code(), name => ctx.t(Gender::Female.label_ru()) },
+        ],
+    }
+}
+
+fn require_writer(ctx: &Ctx) -> AppResult<&User> {
+    let user = require_user(ctx)?;
+    if !user.role.can_write() {
+        return Err(AppError::forbidden(
+            "Недостаточно прав: изменять данные претендентов может только сотрудник мобильной группы",
+        ));
+    }
+    Ok(user)
+}
+
+#[handler]
+async fn new_form(Data(state): Data<&Arc<AppState>>, Data(ctx): Data<&Ctx>) -> AppResult<Response> {
+    let user = require_writer(ctx)?;
+    let form = ApplicantForm {
+        idem_key: uuid::Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
+    let c = merge([
+        form_context(state, ctx, user, &form, &FieldErrors::new()),
+        context! { mode => "add" },
+    ]);
+    Ok(render(state, ctx, "applicants", "applicants/form_page.html", c)?.into_response())
+}
+
+fn form_refused(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &User,
+    form: &ApplicantForm,
+    errors: &FieldErrors,
+    mode: &str,
+    id: &str,
+    extra: Value,
+) -> AppResult<Response> {
+    let c = merge([
+        form_context(state, ctx, user, form, errors),
+        extra,
+        context! { mode => mode, id => id },
+    ]);
+    let tmpl = if ctx.htmx {
+        "applicants/_form.html"
+    } else {
+        "applicants/form_page.html"
+    };
+    Ok(render(state, ctx, "applicants", tmpl, c)?
+        .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+        .into_response())
+}
+
+fn duplicate_context(state: &AppState, ctx: &Ctx, user: &User, owner: &store::Owner) -> Value {
+    // The link is shown only where the user may open that applicant.
+    let visible = state.dict.in_region(
+        &user.region,
+        if owner.district.is_empty() {
+            &owner.oblast
+        } else {
+            &owner.district
+        },
+    ) || owner.oblast == user.region;
+    context! {
+        duplicate => ctx.t("Претендент с таким ИИН уже зарегистрирован"),
+        duplicate_id => if visible { Some(owner.id.clone()) } else { None },
+    }
+}
+
+/// After a successful write: htmx reloads the table in place with the message; without
+/// JavaScript the browser is sent back to the tab.
+async fn after_write(state: &AppState, ctx: &Ctx, user: &User, msg: &str) -> AppResult<Response> {
+    let from_tab =
+        super::local_path(&ctx.current_url).split('?').next() == Some("/cabinet/applicants");
+    if ctx.htmx && !from_tab {
+        let mut resp = Response::builder().status(StatusCode::OK).finish();
+        let to = format!("/cabinet/applicants?msg={msg}");
+        resp.headers_mut()
+            .insert("HX-Redirect", to.parse().expect("ascii path"));
+        return Ok(resp);
+    }
+    if ctx.htmx {
+        let q = ListQuery {
+            msg: msg.into(),
+            ..Default::default()
+        };
+        let table = table_context(state, ctx, user, &q).await?;
+        let mut resp =
+            render(state, ctx, "applicants", "applicants/_panel.html", table)?.into_response();
+        resp.headers_mut().insert(
+            "HX-Retarget",
+            "#applicants-panel".parse().expect("static header"),
+        );
+        resp.headers_mut()
+            .insert("HX-Reswap", "outerHTML".parse().expect("static header"));
+        resp.headers_mut().insert(
+            "HX-Push-Url",
+            "/cabinet/applicants".parse().expect("static header"),
+        );
+        return Ok(resp);
+    }
+    Ok(redirect(&format!("/cabinet/applicants?msg={msg}")))
+}
+
+#[handler]
+async fn create(
+    Data(state): Data<&Arc<AppState>>,
+    Data(ctx): Data<&Ctx>,
+    Form(form): Form<ApplicantForm>,
+) -> AppResult<Response> {
+    let user = require_writer(ctx)?;
+    let valid = match form.parse(&state.dict, &user.region, false) {
+        Ok(v) => v,
+        Err(errors) => {
+            return form_refused(state, ctx, user, &form, &errors, "add", "", context! {})
+        }
+    };
+    let scope = state
+        .dict
+        .scope_of(&valid.kato)
+        .ok_or_else(|| AppError::BadRequest("Неизвестный код КАТО".into()))?;
+    match store::create(&state.db, &valid, &scope, &user.login, form.idem_key.trim()).await? {
+        Created::New(id) | Created::Replayed(id) => {
+            tracing::info!(applicant = %id, by = %user.login, "applicant added");
+            after_write(state, ctx, user, "added").await
+        }
+        Created::DuplicateIin(owner) => {
+            let mut errors = FieldErrors::new();
+            errors.insert(
+                "iin",
+                ctx.t("Претендент с таким ИИН уже зарегистрирован")
+                    .to_string(),
+            );
+            let extra = duplicate_context(state, ctx, user, &owner);
+            let mut resp = form_refused(state, ctx, user, &form, &errors, "add", "", extra)?;
+            resp.set_status(StatusCode::CONFLICT);
+            Ok(resp)
+        }
+    }
+}
+
+async fn load(state: &AppState, user: &User, id: &str) -> AppResult<ApplicantRow> {
+    let field = state.dict.scope_field(&user.region);
+    store::get(&state.db, field, &user.region, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("Претендент не найден".into()))
+}
+
+#[handler]
+async fn card(
+    Data(state): Data<&Arc<AppState>>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let user = require_user(ctx)?;
+    let r = load(state, user, &id).await?;
+    let history = store::history(&state.db, &id).await?;
+    let label = |field: &str| -> String { ctx.t(field_label(field)).to_string() };
+    let history: Vec<Value> = history
+        .iter()
+        .map(|h| context! { at => h.at.to_rfc3339(), by => h.by, field => label(&h.field), old => h.old, new => h.new })
+        .collect();
+    let cat = |kind: &str, code: &str| {
+        state
+            .dict
+            .category(kind, code)
+            .map(|c| c.name(ctx.lang).to_string())
+            .unwrap_or_default()
+    };
+    let c = context! {
+        a => row_view(state, ctx, user, &r),
+        r => r,
+        gender => Gender::parse(&r.gender).map(|g| ctx.t(g.label_ru()).to_string()).unwrap_or_default(),
+        place => state.dict.full_name(&r.kato, ctx.lang),
+        applicant_category => cat("applicant", &r.applicant_category),
+        employment_category => cat("employment", &r.employment_category),
+        created_at => r.created_at.to_rfc3339(),
+        history => history,
+    };
+    Ok(render(state, ctx, "applicants", "applicants/card.html", c)?.into_response())
+}
+
+fn field_label(field: &str) -> &'static str {
+    match field {
+        "iin" => "ИИН",
+        "last_name" => "Фамилия",
+        "first_name" => "Имя",
+        "middle_name" => "Отчество",
+        "birth_date" => "Дата рождения",
+        "gender" => "Пол",
+        "kato" => "Город/район проживания",
+        "street" => "Название улицы",
+        "house" => "Номер дома",
+        "flat" => "Номер квартиры",
+        "applicant_category" => "Категория претендента",
+        "employment_category" => "Категория занятости",
+        "mg_reason" => "Причина отказа мобильной группы",
+        "status" => "Статус",
+        _ => "Поле",
+    }
+}
+
+fn form_of(r: &ApplicantRow) -> ApplicantForm {
+    ApplicantForm {
+        iin: r.iin.clone(),
+        last_name: r.last_name.clone(),
+        first_name: r.first_name.clone(),
+        middle_name: r.middle_name.clone(),
+        birth_date: crate::domain::applicant::parse_date(&r.birth_date)
+            .map(|d| d.format("%d.%m.%Y").to_string())
+            .unwrap_or_default(),
+        gender: r.gender.clone(),
+        kato: r.kato.clone(),
+        street: r.street.clone(),
+        house: r.house.clone(),
+        flat: r.flat.clone(),
+        applicant_category: r.applicant_category.clone(),
+        employment_category: r.employment_category.clone(),
+        mg_refused: if r.status == "refused" {
+            "on".into()
+        } else {
+            String::new()
+        },
+        mg_reason: r.mg_reason.clone(),
+        version: r.version.to_string(),
+        ..Default::default()
+    }
+}
+
+#[handler]
+async fn edit_form(
+    Data(state): Data<&Arc<AppState>>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let user = require_writer(ctx)?;
+    let r = load(state, user, &id).await?;
+    let a = allowed(Status::parse(&r.status), r.sent, false, true);
+    if !a.edit {
+        return Err(AppError::forbidden("Изменить претендента нельзя: его данные уже отправлены на проверку в АИС «Рынок труда»"));
+    }
+    let c = merge([
+        form_context(state, ctx, user, &form_of(&r), &FieldErrors::new()),
+        context! { mode => "edit", id => id, can_refuse => a.refuse },
+    ]);
+    Ok(render(state, ctx, "applicants", "applicants/form_page.html", c)?.into_response())
+}
+
+fn diff(
+    id: &str,
+    by: &str,
+    old: &ApplicantRow,
+    new: &ValidApplicant,
+    new_status: &str,
+) -> Vec<Change> {
+    let mut out = vec![];
+    let mut push = |field: &str, o: &str, n: &str| {
+        if o != n {
+            out.push(Change {
+                applicant: id.into(),
+                by: by.into(),
+                field: field.into(),
+                old: o.into(),
+                new: n.into(),
+            });
+        }
+    };
+    push("iin", &old.iin, new.iin.as_str());
+    push("last_name", &old.last_name, &new.last_name);
+    push("first_name", &old.first_name, &new.first_name);
+    push("middle_name", &old.middle_name, &new.middle_name);
+    push(
+        "birth_date",
+        &old.birth_date,
+        &new.birth_date.format("%Y-%m-%d").to_string(),
+    );
+    push("gender", &old.gender, new.gender.code());
+    push("kato", &old.kato, &new.kato);
+    push("street", &old.street, &new.street);
+    push("house", &old.house, &new.house);
+    push("flat", &old.flat, &new.flat);
+    push(
+        "applicant_category",
+        &old.applicant_category,
+        &new.applicant_category,
+    );
+    push(
+        "employment_category",
+        &old.employment_category,
+        &new.employment_category,
+    );
+    push("mg_reason", &old.mg_reason, &new.mg_reason);
+    push("status", &old.status, new_status);
+    out
+}
+
+#[handler]
+async fn update(
+    Data(state): Data<&Arc<AppState>>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+    Form(form): Form<ApplicantForm>,
+) -> AppResult<Response> {
+    let user = require_writer(ctx)?;
+    let current = load(state, user, &id).await?;
+    let status = Status::parse(&current.status);
+    let a = allowed(status, current.sent, false, true);
+    if !a.edit {
+        return Err(AppError::forbidden("Изменить претендента нельзя: его данные уже отправлены на проверку в АИС «Рынок труда»"));
+    }
+    let valid = match form.parse(&state.dict, &user.region, a.refuse) {
+        Ok(v) => v,
+        Err(errors) => {
+            return form_refused(
+                state,
+                ctx,
+                user,
+                &form,
+                &errors,
+                "edit",
+                &id,
+                context! { can_refuse => a.refuse },
+            )
+        }
+    };
+    let version: i64 = form.version.trim().parse().unwrap_or(-1);
+    // Editing after a failed АИС check marks 🔄; a refusal by the mobile group marks ⊗.
+    let new_status = if valid.mg_refused {
+        Status::Refused
+    } else if matches!(status, Status::Failed | Status::Refused | Status::Changed) {
+        Status::Changed
+    } else {
+        status
+    };
+    let scope = state
+        .dict
+        .scope_of(&valid.kato)
+        .ok_or_else(|| AppError::BadRequest("Неизвестный код КАТО".into()))?;
+    let changes = diff(&id, &user.login, &current, &valid, new_status.code());
+    let field = state.dict.scope_field(&user.region);
+    match store::update(
+        &state.db,
+        field,
+        &user.region,
+        &id,
+        version,
+        &valid,
+        &scope,
+        new_status.code(),
+        changes,
+    )
+    .await?
+    {
+        Updated::Ok => after_write(state, ctx, user, "edited").await,
+        Updated::Conflict => {
+            // Show the current values, so the user sees what the other person saved.
+            let fresh = load(state, user, &id).await?;
+            let mut errors = FieldErrors::new();
+            errors.insert(
+                "form",
+                "Претендента уже изменил другой пользователь. Показаны текущие данные: проверьте их и сохраните снова.".into(),
+            );
+            let mut resp = form_refused(
+                state,
+                ctx,
+                user,
+                &form_of(&fresh),
+                &errors,
+                "edit",
+                &id,
+                context! { can_refuse => a.refuse },
+            )?;
+            resp.set_status(StatusCode::CONFLICT);
+            Ok(resp)
+        }
+        Updated::DuplicateIin(owner) => {
+            let mut errors = FieldErrors::new();
+            errors.insert(
+                "iin",
+                ctx.t("Претендент с таким ИИН уже зарегистрирован")
+                    .to_string(),
+            );
+            let extra = merge([
+                duplicate_context(state, ctx, user, &owner),
+                context! { can_refuse => a.refuse },
+            ]);
+            let mut resp = form_refused(state, ctx, user, &form, &errors, "edit", &id, extra)?;
+            resp.set_status(StatusCode::CONFLICT);
+            Ok(resp)
+        }
+    }
+}
+
+#[handler]
+async fn confirm_delete(
+    Data(state): Data<&Arc<AppState>>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let user = require_writer(ctx)?;
+    let r = load(state, user, &id).await?;
+    if r.sent {
+        return Err(AppError::forbidden("Удалить претендента нельзя: его кандидатура уже отправлена на проверку в АИС «Рынок труда»"));
+    }
+    let c = context! { a => row_view(state, ctx, user, &r) };
+    let tmpl = if ctx.htmx {
+        "applicants/_confirm_delete.html"
+    } else {
+        "applicants/confirm_delete_page.html"
+    };
+    Ok(render(state, ctx, "applicants", tmpl, c)?.into_response())
+}
+
+#[handler]
+async fn delete(
+    Data(state): Data<&Arc<AppState>>,
+    Data(ctx): Data<&Ctx>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let user = require_writer(ctx)?;
+    let _ = load(state, user, &id).await?;
+    let field = state.dict.scope_field(&user.region);
+    if !store::delete(&state.db, field, &user.region, &id).await? {
+        return Err(AppError::forbidden("Удалить претендента нельзя: его кандидатура уже отправлена на проверку в АИС «Рынок труда»"));
+    }
+    tracing::info!(applicant = %id, by = %user.login, "applicant deleted");
+    after_write(state, ctx, user, "deleted").await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct KatoQuery {
+    parent: String,
+    q: String,
+}
+
+/// The КАТО picker: places of the user's region, by level, with a search box.
+#[handler]
+pub async fn kato_picker(
+    Data(state): Data<&Arc<AppState>>,
+    Data(ctx): Data<&Ctx>,
+    Query(q): Query<KatoQuery>,
+) -> AppResult<Html<String>> {
+    let user = require_user(ctx)?;
+    let places: Vec<_> = if !q.q.trim().is_empty() {
+        state.dict.search(&user.region, &q.q)
+    } else if q.parent.is_empty() {
+        state.dict.children(None, &user.region, "")
+    } else {
+        state.dict.children(Some(&q.parent), &user.region, "")
+    };
+    let items: Vec<Value> = places
+        .iter()
+        .map(|p| {
+            let has_children = state
+                .dict
+                .places
+                .iter()
+                .any(|c| c.parent.as_deref() == Some(&p.code));
+            context! {
+                code => p.code,
+                name => p.name(ctx.lang),
+                full => state.dict.full_name(&p.code, ctx.lang),
+                selectable => state.dict.in_region(&user.region, &p.code),
+                has_children => has_children,
+            }
+        })
+        .collect();
+    let parent = state.dict.place(&q.parent).map(|p| context! { code => p.code, name => p.name(ctx.lang), up => p.parent.clone().unwrap_or_default() });
+    render(
+        state,
+        ctx,
+        "applicants",
+        "applicants/_kato.html",
+        context! { items => items, parent => parent, q => q.q },
+    )
+}
