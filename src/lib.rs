@@ -6,6 +6,8 @@ pub mod config;
 pub mod domain;
 /// One error type and how it becomes a response.
 pub mod error;
+/// Excel export in constant memory.
+pub mod export;
 /// The translation catalogue (Russian, Kazakh).
 pub mod i18n;
 /// Building and running the application: the one place that wires everything.

@@ -2,4 +2,5 @@
 pub mod applicant;
 pub mod iin;
 pub mod kato;
+pub mod list;
 pub mod user;

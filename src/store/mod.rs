@@ -3,6 +3,7 @@
 
 pub mod applicants;
 pub mod dictionaries;
+pub mod lists;
 pub mod sessions;
 pub mod users;
 
@@ -166,4 +167,30 @@ mod tests {
     fn credentials_are_not_printed() {
         assert_eq!(redact("ws://root:secret@db:8000"), "***@db:8000");
     }
+}
+
+/// Like `check()`, but the error names every failed statement. In a failed transaction the
+/// first errors are "not executed due to a failed transaction"; the statement that failed
+/// (a THROW, a unique index) is further down, and callers match on its message.
+pub fn all_errors(mut res: surrealdb::IndexedResults) -> anyhow::Result<surrealdb::IndexedResults> {
+    let errors = res.take_errors();
+    if errors.is_empty() {
+        return Ok(res);
+    }
+    let mut errors: Vec<(usize, String)> = errors
+        .into_iter()
+        .map(|(i, e)| (i, e.to_string()))
+        .collect();
+    errors.sort();
+    let text = errors
+        .into_iter()
+        .filter(|(_, e)| !e.contains("not executed due to a failed transaction"))
+        .map(|(i, e)| format!("statement {i}: {e}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(anyhow::anyhow!(if text.is_empty() {
+        "the transaction failed".to_string()
+    } else {
+        text
+    }))
 }

@@ -4,6 +4,7 @@ pub mod applicants;
 pub mod auth;
 pub mod cabinet;
 pub mod context;
+pub mod lists;
 
 use std::sync::Arc;
 
@@ -41,7 +42,9 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
         .nest("/", auth::routes())
         .nest(
             "/cabinet",
-            cabinet::routes().nest("/applicants", applicants::routes()),
+            cabinet::routes()
+                .nest("/applicants", applicants::routes())
+                .nest("/lists", lists::routes()),
         )
         .at("/kato", get(applicants::kato_picker))
         .around(context::middleware)
