@@ -48,7 +48,7 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `"${binary}" --db mem:// --listen 127.0.0.1:${port} --data-dir "${dataDir}" --log warn`,
+    command: `"${binary}" --db mem:// --listen 127.0.0.1:${port} --data-dir "${dataDir}" --log warn --rp-origin http://localhost:${port}`,
     url: `http://localhost:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -96,6 +96,26 @@ pub struct Settings {
         global = true
     )]
     pub session_minutes: i64,
+
+    /// Passkeys: the relying-party id, the domain passkeys are bound to (a host name, never an
+    /// IP address). Changing it makes every registered passkey unusable.
+    #[arg(
+        long,
+        env = "TALAPKER_RP_ID",
+        default_value = "localhost",
+        global = true
+    )]
+    pub rp_id: String,
+
+    /// Passkeys: the origin browsers reach the site at, scheme, host and port
+    /// (e.g. https://talapker.example.kz); its host must be the RP id or under it.
+    #[arg(
+        long,
+        env = "TALAPKER_RP_ORIGIN",
+        default_value = "http://localhost:8080",
+        global = true
+    )]
+    pub rp_origin: String,
 }
 
 impl Settings {
@@ -121,6 +141,8 @@ impl Settings {
             secure_cookies: false,
             demo: true,
             session_minutes: 720,
+            rp_id: "localhost".into(),
+            rp_origin: "http://localhost:8080".into(),
         }
     }
 }

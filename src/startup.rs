@@ -56,6 +56,13 @@ pub const DEMO_ACCOUNTS: &[(&str, Role, &str, &str, &str)] = &[
         "Туменбай Улбосын Абайкызы",
     ),
     (
+        "mg_field",
+        Role::MobileGroup,
+        "711310000",
+        "941109450905",
+        "Дюсенгалиев Арман Кентаевич",
+    ),
+    (
         "office",
         Role::Office,
         "710000000",
@@ -104,7 +111,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
         if settings.listen.ip().is_loopback() || settings.demo {
             create_demo_accounts(&db).await?;
             println!(
-                "Demo accounts created (password «{DEMO_PASSWORD}»): mg_admin (mobile group, Astana), office (Astana), admin."
+                "Demo accounts created (password «{DEMO_PASSWORD}»): mg_admin (mobile group, Astana), mg_field (mobile group, район Сарыарка), office (Astana), admin."
             );
         } else {
             println!(

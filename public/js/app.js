@@ -24,6 +24,35 @@
       f.querySelector("[data-kato-name]").value = "";
       return;
     }
+    // «Отмена» of a form opened in place closes it without leaving the page.
+    var cancel = closest(t, "[data-cancel-form]");
+    if (cancel) {
+      var slot0 = document.getElementById("form-slot");
+      if (slot0 && slot0.contains(cancel)) {
+        ev.preventDefault();
+        slot0.innerHTML = "";
+        var add = document.querySelector("[data-add-applicant]");
+        if (add) add.focus();
+      }
+      return;
+    }
+    // 📄: the reason of a refusal. A tablet has no hover, so a tap shows it next to the icon.
+    var reason = closest(t, "button[data-reason]");
+    if (reason) {
+      var shown = reason.nextElementSibling;
+      if (shown && shown.classList.contains("reason-text")) {
+        shown.remove();
+        reason.setAttribute("aria-expanded", "false");
+      } else {
+        var tip = document.createElement("span");
+        tip.className = "reason-text";
+        tip.setAttribute("role", "note");
+        tip.textContent = reason.getAttribute("data-reason");
+        reason.insertAdjacentElement("afterend", tip);
+        reason.setAttribute("aria-expanded", "true");
+      }
+      return;
+    }
     if (closest(t, "[data-close-dialog]")) {
       var slot = document.getElementById("dialog-slot");
       if (slot && slot.contains(t)) {
@@ -56,12 +85,64 @@
     if (d) d.removeAttribute("open");
   });
 
-  // Focus the first field of a dialog or form that htmx just inserted.
+  // Focus the first field of a dialog or form that htmx just inserted; after a refused save,
+  // the first field in error (its message is tied to it by aria-describedby).
   document.addEventListener("htmx:afterSwap", function (ev) {
     var el = ev.detail && ev.detail.target;
     if (!el) return;
-    var focus = el.querySelector("[role=dialog] input, #applicant-form input:not([type=hidden])");
+    var status = ev.detail.xhr ? ev.detail.xhr.status : 200;
+    if (status === 409 || status === 422) {
+      var form = document.getElementById("applicant-form");
+      var bad = form && (form.querySelector("[aria-invalid=true]") || form.querySelector("[role=alert]"));
+      if (bad) {
+        if (!bad.matches("input, select, textarea")) bad.setAttribute("tabindex", "-1");
+        bad.focus();
+        return;
+      }
+    }
+    var focus = el.querySelector("[role=dialog] input:not([type=hidden])") ||
+      el.querySelector("[role=dialog] [data-close-dialog]") ||
+      el.querySelector("#applicant-form input:not([type=hidden])");
     if (focus) focus.focus();
+  });
+
+  // A refusal the server answers to an htmx request (403, 404, 413…) is shown, not swallowed:
+  // its page carries the message in a role=alert element.
+  document.addEventListener("htmx:responseError", function (ev) {
+    var xhr = ev.detail && ev.detail.xhr;
+    if (!xhr) return;
+    var text = "";
+    try {
+      var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+      var alert = doc.querySelector("[role=alert]");
+      text = alert ? alert.textContent.trim() : "";
+    } catch (e) { text = ""; }
+    if (!text) text = (document.documentElement.lang === "kk" ? "Қате " : "Ошибка ") + xhr.status;
+    closeDialog();
+    var box = document.createElement("div");
+    box.className = "alert alert-error";
+    box.setAttribute("role", "alert");
+    box.textContent = text;
+    var flash = document.getElementById("flash");
+    if (flash) {
+      flash.innerHTML = "";
+      flash.appendChild(box);
+    } else {
+      var main = document.getElementById("main") || document.body;
+      main.insertBefore(box, main.firstChild);
+    }
+  });
+
+  // A network failure on an htmx request says so instead of doing nothing.
+  document.addEventListener("htmx:sendError", function () {
+    var flash = document.getElementById("flash");
+    if (!flash) return;
+    flash.innerHTML = "";
+    var box = document.createElement("div");
+    box.className = "alert alert-error";
+    box.setAttribute("role", "alert");
+    box.textContent = document.documentElement.lang === "kk" ? "Байланыс жоқ" : "Нет подключения";
+    flash.appendChild(box);
   });
 
   // Typing a valid IIN fills in the birth date and gender.

@@ -113,6 +113,9 @@ async fn seed_list(db: &talapker::store::Db, n: usize) -> anyhow::Result<String>
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BENCH_LOG").unwrap_or_else(|_| "warn".into()))
+        .init();
     let dir = tempfile::tempdir()?;
     let mut settings = Settings::for_tests(dir.path().to_path_buf());
     settings.db = Some(format!("surrealkv://{}", dir.path().join("db").display()));

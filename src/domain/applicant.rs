@@ -223,6 +223,15 @@ fn text(
     v
 }
 
+pub const IIN_IN_FUTURE: &str = "Дата рождения в ИИН не может быть позже сегодняшнего дня";
+
+/// Today in Kazakhstan (the portal's users are all there).
+fn today() -> NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Almaty)
+        .date_naive()
+}
+
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
     NaiveDate::parse_from_str(s, "%d.%m.%Y")
@@ -240,6 +249,11 @@ impl ApplicantForm {
     ) -> Result<ValidApplicant, FieldErrors> {
         let mut e = FieldErrors::new();
         let iin = match Iin::parse(&self.iin) {
+            // A birth date still to come is not a real date of birth.
+            Ok(i) if i.birth_date() > today() => {
+                e.insert("iin", IIN_IN_FUTURE.to_string());
+                None
+            }
             Ok(i) => Some(i),
             Err(err) => {
                 e.insert("iin", err.message().to_string());
@@ -481,6 +495,21 @@ mod tests {
                 && !e.contains_key("middle_name")
                 && !e.contains_key("flat")
         );
+    }
+
+    #[test]
+    fn an_iin_whose_birth_date_is_still_to_come_is_refused() {
+        let date = NaiveDate::from_ymd_opt(2099, 1, 1).unwrap();
+        let iin = (0..10_000)
+            .find_map(|s| crate::domain::iin::make_iin(date, Gender::Male, s))
+            .unwrap();
+        let mut f = form();
+        f.iin = iin.as_str().into();
+        f.birth_date = "01.01.2099".into();
+        f.gender = "male".into();
+        let e = f.parse(&dict(), "710000000", false).unwrap_err();
+        assert_eq!(e["iin"], IIN_IN_FUTURE);
+        assert!(!e.contains_key("birth_date") && !e.contains_key("gender"));
     }
 
     #[test]

@@ -46,14 +46,23 @@ const FIELDS: &str = "record::id(id) AS id, iin, last_name, first_name, middle_n
     street, house, flat, applicant_category, employment_category, status, ais_reason, mg_reason, list, sent, \
     version, created_at, updated_at";
 
-/// What the search box asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Search {
-    All,
-    /// Any part of the ФИО, already lower-cased with ё folded.
-    Fio(String),
+/// At most this many words of a ФИО search are used.
+pub const FIO_WORDS_MAX: usize = 5;
+
+/// What the search line asked for (manual §4). Both parts may be given; each narrows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Search {
+    /// Words of the ФИО, lower-cased with ё folded into е: every word must occur in the ФИО,
+    /// in any order («Айнур Жаншакимова» finds «Жаншакимова Айнур Мараловна»).
+    pub fio: Vec<String>,
     /// An IIN prefix (digits only).
-    IinPrefix(String),
+    pub iin: Option<String>,
+}
+
+impl Search {
+    pub fn is_all(&self) -> bool {
+        self.fio.is_empty() && self.iin.is_none()
+    }
 }
 
 /// One page of the applicants of a region, newest first, with the total count.
@@ -65,30 +74,33 @@ pub async fn page(
     offset: i64,
     limit: i64,
 ) -> anyhow::Result<(Vec<ApplicantRow>, i64)> {
-    let filter = match search {
-        Search::All => "",
-        Search::Fio(_) => " AND string::contains(fio_search, $q)",
-        // A prefix is a range on the IIN: [prefix, prefix + ':') since ':' follows '9'.
-        Search::IinPrefix(_) => " AND iin >= $q AND iin < $q_end",
-    };
-    let q = match search {
-        Search::All => String::new(),
-        Search::Fio(s) | Search::IinPrefix(s) => s.clone(),
-    };
+    let words: Vec<String> = search.fio.iter().take(FIO_WORDS_MAX).cloned().collect();
+    let mut filter: String = (0..words.len())
+        .map(|i| format!(" AND string::contains(fio_search, $w{i})"))
+        .collect();
+    // A prefix is a range on the IIN: [prefix, prefix + ':') since ':' follows '9'.
+    if search.iin.is_some() {
+        filter.push_str(" AND iin >= $q AND iin < $q_end");
+    }
+    let q = search.iin.clone().unwrap_or_default();
+    // Newest first; the record key (a time-ordered UUID) breaks ties between applicants added
+    // in the same instant, so pages never overlap or skip a row.
     let sql = format!(
-        "SELECT {FIELDS} FROM applicant WHERE {scope}{filter} ORDER BY created_at DESC LIMIT $limit START $offset;
+        "SELECT {FIELDS} FROM applicant WHERE {scope}{filter} ORDER BY created_at DESC, id DESC LIMIT $limit START $offset;
          (SELECT count() AS n FROM applicant WHERE {scope}{filter} GROUP ALL)[0].n;",
         scope = scope_sql(field)
     );
-    let mut res = db
+    let mut query = db
         .query(sql)
         .bind(("region", region.to_string()))
         .bind(("q", q.clone()))
         .bind(("q_end", format!("{q}:")))
         .bind(("limit", limit))
-        .bind(("offset", offset))
-        .await
-        .context("listing applicants")?;
+        .bind(("offset", offset));
+    for (i, w) in words.into_iter().enumerate() {
+        query = query.bind((format!("w{i}"), w));
+    }
+    let mut res = query.await.context("listing applicants")?;
     let rows: Vec<ApplicantRow> = res.take(0).context("reading applicants")?;
     let total: Option<i64> = res.take(1).context("counting applicants")?;
     Ok((rows, total.unwrap_or(0)))
@@ -113,6 +125,50 @@ pub async fn get(
         .take(0)
         .context("reading an applicant")?;
     Ok(rows.into_iter().next())
+}
+
+/// The list an applicant belongs to, as far as the applicants' rules need it.
+#[derive(Debug, Clone, SurrealValue)]
+pub struct ListInfo {
+    pub id: String,
+    pub num: i64,
+    /// draft | sent | received
+    pub status: String,
+}
+
+impl ListInfo {
+    /// The list came back from АИС «Рынок труда» for rework (manual §10).
+    pub fn returned(&self) -> bool {
+        self.status == "received"
+    }
+}
+
+/// The lists with these record keys (missing ones are left out).
+pub async fn lists_of(
+    db: &Db,
+    keys: &[String],
+) -> anyhow::Result<std::collections::HashMap<String, ListInfo>> {
+    let mut ids: Vec<surrealdb::types::RecordId> = keys
+        .iter()
+        .filter(|k| !k.is_empty())
+        .map(|k| surrealdb::types::RecordId::new("list", k.as_str()))
+        .collect();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<ListInfo> = db
+        .query("SELECT record::id(id) AS id, num, status FROM $ids")
+        .bind(("ids", ids))
+        .await?
+        .take(0)
+        .context("reading the lists of applicants")?;
+    Ok(rows.into_iter().map(|l| (l.id.clone(), l)).collect())
+}
+
+/// The list of one applicant, if it is in one.
+pub async fn list_of(db: &Db, key: &str) -> anyhow::Result<Option<ListInfo>> {
+    Ok(lists_of(db, &[key.to_string()]).await?.remove(key))
 }
 
 #[derive(Debug, SurrealValue)]
@@ -200,7 +256,7 @@ pub async fn create(
         .bind(("idem_key", idem_key.to_string()))
         .await
         .map_err(anyhow::Error::from)
-        .and_then(|r| r.check().map_err(anyhow::Error::from));
+        .and_then(super::all_errors);
     match res {
         Ok(_) => Ok(Created::New(key)),
         Err(e) if is_unique_violation(&e, "applicant_iin") => {
@@ -244,6 +300,7 @@ pub async fn update(
     a: &ValidApplicant,
     scope: &Scope,
     status: &str,
+    sent: bool,
     changes: Vec<Change>,
 ) -> anyhow::Result<Updated> {
     let sql = format!(
@@ -255,7 +312,7 @@ pub async fn update(
             applicant_category = $applicant_category, employment_category = $employment_category,
             status = $status, mg_reason = $mg_reason, fio_search = $fio_search,
             version = version + 1, updated_at = time::now()
-            WHERE version = $version AND {} RETURN VALUE id;
+            WHERE version = $version AND sent = $sent AND {} RETURN VALUE id;
          IF array::len($u) = 0 {{ THROW 'version_conflict' }};
          FOR $c IN $changes {{ CREATE applicant_change CONTENT {{ applicant: $c.applicant, by: $c.by, field: $c.field, old: $c.old, new: $c.new, at: time::now() }}; }};
          COMMIT TRANSACTION;",
@@ -283,10 +340,11 @@ pub async fn update(
         .bind(("status", status.to_string()))
         .bind(("mg_reason", a.mg_reason.clone()))
         .bind(("fio_search", a.fio_search()))
+        .bind(("sent", sent))
         .bind(("changes", changes))
         .await
         .map_err(anyhow::Error::from)
-        .and_then(|r| r.check().map_err(anyhow::Error::from));
+        .and_then(super::all_errors);
     match res {
         Ok(_) => Ok(Updated::Ok),
         Err(e) if format!("{e:#}").contains("version_conflict") => Ok(Updated::Conflict),

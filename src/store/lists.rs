@@ -231,26 +231,26 @@ pub async fn members(
     Ok(rows)
 }
 
-/// The next batch of a list's applicants after `after` (record key), for streaming exports.
-pub async fn members_after(
-    db: &Db,
-    list: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> anyhow::Result<Vec<ApplicantRow>> {
-    let sql = match after {
-        Some(_) => format!(
-            "SELECT {APPLICANT_FIELDS} FROM applicant WHERE list = $list AND id > type::record('applicant', $after) ORDER BY id LIMIT $limit"
-        ),
-        None => format!("SELECT {APPLICANT_FIELDS} FROM applicant WHERE list = $list ORDER BY id LIMIT $limit"),
-    };
-    let rows: Vec<ApplicantRow> = db
-        .query(sql)
+/// Every applicant record of a list, in key order (keys only: a 100 000-member list is a few
+/// megabytes). The export reads the rows behind them in batches by key, which are direct
+/// lookups; a keyset on the list index would rescan the list for every batch.
+pub async fn member_ids(db: &Db, list: &str) -> anyhow::Result<Vec<surrealdb::types::RecordId>> {
+    let ids: Vec<surrealdb::types::RecordId> = db
+        .query("SELECT VALUE id FROM applicant WHERE list = $list ORDER BY id")
         .bind(("list", list.to_string()))
-        .bind(("after", after.unwrap_or_default().to_string()))
-        .bind(("limit", limit))
         .await?
         .take(0)
-        .context("reading a batch of a list's applicants")?;
+        .context("reading a list's members")?;
+    Ok(ids)
+}
+
+/// The rows behind a batch of record ids, in the same order.
+pub async fn rows_of(db: &Db, ids: &[surrealdb::types::RecordId]) -> anyhow::Result<Vec<ApplicantRow>> {
+    let rows: Vec<ApplicantRow> = db
+        .query(format!("SELECT {APPLICANT_FIELDS} FROM $ids"))
+        .bind(("ids", ids.to_vec()))
+        .await?
+        .take(0)
+        .context("reading a batch of applicants")?;
     Ok(rows)
 }

@@ -4,6 +4,7 @@
 pub mod applicants;
 pub mod dictionaries;
 pub mod lists;
+pub mod passkeys;
 pub mod sessions;
 pub mod users;
 

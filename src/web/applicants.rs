@@ -5,18 +5,23 @@ use std::sync::Arc;
 
 use minijinja::{context, Value};
 use poem::http::StatusCode;
-use poem::web::{Data, Form, Html, Path, Query};
-use poem::{get, handler, IntoResponse, Response, Route};
+use poem::web::{Data, Html, Path, Query};
+use poem::{get, handler, Body, IntoResponse, Request, Response, Route};
 use serde::{Deserialize, Serialize};
 
 use super::auth::redirect;
+use super::context::MAX_FORM_BYTES;
 use super::{merge, render, require_user, AppState, Ctx};
-use crate::domain::applicant::{allowed, fio, ApplicantForm, FieldErrors, Status, ValidApplicant};
+use crate::domain::applicant::{
+    allowed, fio, Allowed, ApplicantForm, FieldErrors, Status, ValidApplicant,
+};
 use crate::domain::iin::Gender;
 use crate::domain::kato::normalize_search;
 use crate::domain::user::User;
 use crate::error::{AppError, AppResult};
-use crate::store::applicants::{self as store, ApplicantRow, Change, Created, Search, Updated};
+use crate::store::applicants::{
+    self as store, ApplicantRow, Change, Created, ListInfo, Search, Updated,
+};
 
 pub const PER_PAGE: i64 = 20;
 
@@ -41,18 +46,19 @@ pub struct ListQuery {
 impl ListQuery {
     fn search(&self) -> Search {
         let iin: String = self.iin.chars().filter(|c| !c.is_whitespace()).collect();
-        if !iin.is_empty() {
-            if iin.chars().all(|c| c.is_ascii_digit()) && iin.len() <= 12 {
-                return Search::IinPrefix(iin);
-            }
-            // Not digits: nothing can match; search for the impossible prefix rather than all.
-            return Search::IinPrefix("x".into());
-        }
-        let fio = normalize_search(&self.fio);
-        if fio.is_empty() {
-            Search::All
+        let iin = if iin.is_empty() {
+            None
+        } else if iin.chars().all(|c| c.is_ascii_digit()) && iin.len() <= 12 {
+            Some(iin)
         } else {
-            Search::Fio(fio.chars().take(100).collect())
+            // Not an IIN prefix: nothing can match; search for an impossible prefix rather
+            // than show everything.
+            Some("x".into())
+        };
+        let fio: String = normalize_search(&self.fio).chars().take(100).collect();
+        Search {
+            fio: fio.split_whitespace().map(str::to_string).collect(),
+            iin,
         }
     }
 }
@@ -68,13 +74,24 @@ fn status_view(ctx: &Ctx, r: &ApplicantRow) -> Value {
     }
 }
 
-fn row_view(state: &AppState, ctx: &Ctx, user: &User, r: &ApplicantRow) -> Value {
-    let a = allowed(
+/// What the rules allow for this applicant, given the list it is in.
+fn allowed_for(user: &User, r: &ApplicantRow, list: Option<&ListInfo>) -> Allowed {
+    allowed(
         Status::parse(&r.status),
         r.sent,
-        false,
+        list.is_some_and(ListInfo::returned),
         user.role.can_write(),
-    );
+    )
+}
+
+fn row_view(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &User,
+    r: &ApplicantRow,
+    list: Option<&ListInfo>,
+) -> Value {
+    let a = allowed_for(user, r, list);
     let place = state.dict.place(&r.kato);
     context! {
         id => r.id,
@@ -129,7 +146,12 @@ async fn table_context(
     )
     .await?;
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
-    let rows: Vec<Value> = rows.iter().map(|r| row_view(state, ctx, user, r)).collect();
+    let keys: Vec<String> = rows.iter().map(|r| r.list.clone()).collect();
+    let lists = store::lists_of(&state.db, &keys).await?;
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|r| row_view(state, ctx, user, r, lists.get(&r.list)))
+        .collect();
     let query_base =
         serde_urlencoded::to_string([("fio", q.fio.as_str()), ("iin", q.iin.as_str())])
             .unwrap_or_default();
@@ -140,7 +162,7 @@ async fn table_context(
         pages => pages,
         query_base => query_base,
         q => q,
-        searching => !matches!(q.search(), Search::All),
+        searching => !q.search().is_all(),
         legend => legend(ctx),
         flash => flash_text(&q.msg).map(|m| ctx.t(m).to_string()),
     })
@@ -198,14 +220,44 @@ fn form_context(
     }
 }
 
+const NO_RIGHTS: &str =
+    "Недостаточно прав: изменять данные претендентов может только сотрудник мобильной группы";
+const NO_EDIT: &str =
+    "Изменить претендента нельзя: его данные уже отправлены на проверку в АИС «Рынок труда»";
+const NO_DELETE: &str =
+    "Удалить претендента нельзя: его кандидатура уже отправлена на проверку в АИС «Рынок труда»";
+const CONFLICT: &str = "Претендента уже изменил другой пользователь. Показаны текущие данные: проверьте их и сохраните снова.";
+
 fn require_writer(ctx: &Ctx) -> AppResult<&User> {
     let user = require_user(ctx)?;
     if !user.role.can_write() {
-        return Err(AppError::forbidden(
-            "Недостаточно прав: изменять данные претендентов может только сотрудник мобильной группы",
-        ));
+        return Err(AppError::forbidden(ctx.t(NO_RIGHTS)));
     }
     Ok(user)
+}
+
+/// The add/edit form from the request body. The body is read here with the same limit the
+/// CSRF check applies, because a request that carries its token in the X-CSRF-Token header
+/// (as htmx sends it) reaches the handler unread: an oversized body is 413, a malformed one
+/// 400, never a 500.
+async fn read_form(ctx: &Ctx, req: &Request, body: Body) -> AppResult<ApplicantForm> {
+    let is_form = req
+        .header("content-type")
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(AppError::BadRequest(ctx.t("Некорректный запрос").into()));
+    }
+    let bytes = body
+        .into_bytes_limit(MAX_FORM_BYTES)
+        .await
+        .map_err(|e| match e {
+            poem::error::ReadBodyError::PayloadTooLarge => {
+                AppError::PayloadTooLarge(ctx.t("Слишком большой запрос").into())
+            }
+            _ => AppError::BadRequest(ctx.t("Некорректный запрос").into()),
+        })?;
+    serde_urlencoded::from_bytes::<ApplicantForm>(&bytes)
+        .map_err(|_| AppError::BadRequest(ctx.t("Некорректный запрос").into()))
 }
 
 #[handler]
@@ -222,6 +274,7 @@ async fn new_form(Data(state): Data<&Arc<AppState>>, Data(ctx): Data<&Ctx>) -> A
     Ok(render(state, ctx, "applicants", "applicants/form_page.html", c)?.into_response())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn form_refused(
     state: &AppState,
     ctx: &Ctx,
@@ -302,9 +355,11 @@ async fn after_write(state: &AppState, ctx: &Ctx, user: &User, msg: &str) -> App
 async fn create(
     Data(state): Data<&Arc<AppState>>,
     Data(ctx): Data<&Ctx>,
-    Form(form): Form<ApplicantForm>,
+    req: &Request,
+    body: Body,
 ) -> AppResult<Response> {
     let user = require_writer(ctx)?;
+    let form = read_form(ctx, req, body).await?;
     let valid = match form.parse(&state.dict, &user.region, false) {
         Ok(v) => v,
         Err(errors) => {
@@ -335,11 +390,50 @@ async fn create(
     }
 }
 
-async fn load(state: &AppState, user: &User, id: &str) -> AppResult<ApplicantRow> {
+/// One applicant of the user's region with its list; anything else is «not found», so
+/// another region's applicants are not even confirmed to exist.
+async fn load(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &User,
+    id: &str,
+) -> AppResult<(ApplicantRow, Option<ListInfo>)> {
     let field = state.dict.scope_field(&user.region);
-    store::get(&state.db, field, &user.region, id)
+    let r = store::get(&state.db, field, &user.region, id)
         .await?
-        .ok_or_else(|| AppError::NotFound("Претендент не найден".into()))
+        .ok_or_else(|| AppError::NotFound(ctx.t("Претендент не найден").into()))?;
+    let list = store::list_of(&state.db, &r.list).await?;
+    Ok((r, list))
+}
+
+/// A stored value as the card's history shows it: names instead of codes.
+fn display_value(state: &AppState, ctx: &Ctx, field: &str, v: &str) -> String {
+    if v.is_empty() {
+        return String::new();
+    }
+    match field {
+        "birth_date" => crate::domain::applicant::parse_date(v)
+            .map(|d| d.format("%d.%m.%Y").to_string())
+            .unwrap_or_else(|| v.to_string()),
+        "gender" => Gender::parse(v)
+            .map(|g| ctx.t(g.label_ru()).to_string())
+            .unwrap_or_else(|| v.to_string()),
+        "kato" => state.dict.full_name(v, ctx.lang),
+        "applicant_category" | "employment_category" => {
+            let kind = if field == "applicant_category" {
+                "applicant"
+            } else {
+                "employment"
+            };
+            state
+                .dict
+                .category(kind, v)
+                .map(|c| c.name(ctx.lang).to_string())
+                .unwrap_or_else(|| v.to_string())
+        }
+        "status" => ctx.t(Status::parse(v).label_ru()).to_string(),
+        _ => v.to_string(),
+    }
 }
 
 #[handler]
@@ -349,12 +443,20 @@ async fn card(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let user = require_user(ctx)?;
-    let r = load(state, user, &id).await?;
+    let (r, list) = load(state, ctx, user, &id).await?;
     let history = store::history(&state.db, &id).await?;
     let label = |field: &str| -> String { ctx.t(field_label(field)).to_string() };
     let history: Vec<Value> = history
         .iter()
-        .map(|h| context! { at => h.at.to_rfc3339(), by => h.by, field => label(&h.field), old => h.old, new => h.new })
+        .map(|h| {
+            context! {
+                at => h.at.to_rfc3339(),
+                by => h.by,
+                field => label(&h.field),
+                old => display_value(state, ctx, &h.field, &h.old),
+                new => display_value(state, ctx, &h.field, &h.new),
+            }
+        })
         .collect();
     let cat = |kind: &str, code: &str| {
         state
@@ -364,7 +466,8 @@ async fn card(
             .unwrap_or_default()
     };
     let c = context! {
-        a => row_view(state, ctx, user, &r),
+        a => row_view(state, ctx, user, &r, list.as_ref()),
+        list_num => list.as_ref().map(|l| l.num),
         r => r,
         gender => Gender::parse(&r.gender).map(|g| ctx.t(g.label_ru()).to_string()).unwrap_or_default(),
         place => state.dict.full_name(&r.kato, ctx.lang),
@@ -430,10 +533,10 @@ async fn edit_form(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let user = require_writer(ctx)?;
-    let r = load(state, user, &id).await?;
-    let a = allowed(Status::parse(&r.status), r.sent, false, true);
+    let (r, list) = load(state, ctx, user, &id).await?;
+    let a = allowed_for(user, &r, list.as_ref());
     if !a.edit {
-        return Err(AppError::forbidden("Изменить претендента нельзя: его данные уже отправлены на проверку в АИС «Рынок труда»"));
+        return Err(AppError::forbidden(ctx.t(NO_EDIT)));
     }
     let c = merge([
         form_context(state, ctx, user, &form_of(&r), &FieldErrors::new()),
@@ -495,14 +598,16 @@ async fn update(
     Data(state): Data<&Arc<AppState>>,
     Data(ctx): Data<&Ctx>,
     Path(id): Path<String>,
-    Form(form): Form<ApplicantForm>,
+    req: &Request,
+    body: Body,
 ) -> AppResult<Response> {
     let user = require_writer(ctx)?;
-    let current = load(state, user, &id).await?;
+    let (current, list) = load(state, ctx, user, &id).await?;
+    let form = read_form(ctx, req, body).await?;
     let status = Status::parse(&current.status);
-    let a = allowed(status, current.sent, false, true);
+    let a = allowed_for(user, &current, list.as_ref());
     if !a.edit {
-        return Err(AppError::forbidden("Изменить претендента нельзя: его данные уже отправлены на проверку в АИС «Рынок труда»"));
+        return Err(AppError::forbidden(ctx.t(NO_EDIT)));
     }
     let valid = match form.parse(&state.dict, &user.region, a.refuse) {
         Ok(v) => v,
@@ -543,6 +648,7 @@ async fn update(
         &valid,
         &scope,
         new_status.code(),
+        current.sent,
         changes,
     )
     .await?
@@ -550,12 +656,13 @@ async fn update(
         Updated::Ok => after_write(state, ctx, user, "edited").await,
         Updated::Conflict => {
             // Show the current values, so the user sees what the other person saved.
-            let fresh = load(state, user, &id).await?;
+            let (fresh, fresh_list) = load(state, ctx, user, &id).await?;
+            let a = allowed_for(user, &fresh, fresh_list.as_ref());
+            if !a.edit {
+                return Err(AppError::forbidden(ctx.t(NO_EDIT)));
+            }
             let mut errors = FieldErrors::new();
-            errors.insert(
-                "form",
-                "Претендента уже изменил другой пользователь. Показаны текущие данные: проверьте их и сохраните снова.".into(),
-            );
+            errors.insert("form", ctx.t(CONFLICT).into());
             let mut resp = form_refused(
                 state,
                 ctx,
@@ -594,11 +701,11 @@ async fn confirm_delete(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let user = require_writer(ctx)?;
-    let r = load(state, user, &id).await?;
-    if r.sent {
-        return Err(AppError::forbidden("Удалить претендента нельзя: его кандидатура уже отправлена на проверку в АИС «Рынок труда»"));
+    let (r, list) = load(state, ctx, user, &id).await?;
+    if !allowed_for(user, &r, list.as_ref()).delete {
+        return Err(AppError::forbidden(ctx.t(NO_DELETE)));
     }
-    let c = context! { a => row_view(state, ctx, user, &r) };
+    let c = context! { a => row_view(state, ctx, user, &r, list.as_ref()) };
     let tmpl = if ctx.htmx {
         "applicants/_confirm_delete.html"
     } else {
@@ -614,10 +721,12 @@ async fn delete(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let user = require_writer(ctx)?;
-    let _ = load(state, user, &id).await?;
+    let _ = load(state, ctx, user, &id).await?;
     let field = state.dict.scope_field(&user.region);
+    // The rule is checked again inside the DELETE itself, so a send racing this request
+    // cannot slip through.
     if !store::delete(&state.db, field, &user.region, &id).await? {
-        return Err(AppError::forbidden("Удалить претендента нельзя: его кандидатура уже отправлена на проверку в АИС «Рынок труда»"));
+        return Err(AppError::forbidden(ctx.t(NO_DELETE)));
     }
     tracing::info!(applicant = %id, by = %user.login, "applicant deleted");
     after_write(state, ctx, user, "deleted").await

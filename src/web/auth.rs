@@ -128,7 +128,21 @@ async fn login(
         }
     };
     store::users::clear_failures(&state.db, &login).await?;
-    // A fresh session id at every sign-in: whatever id the browser had before is not reused.
+    let cookie = start_session(state, ctx, &user.id).await?;
+    tracing::info!(%login, ip = ?ctx.ip, "signed in");
+    let mut resp = redirect("/cabinet/applicants");
+    resp.headers_mut().append("set-cookie", cookie);
+    Ok(resp)
+}
+
+/// Signs `user_id` in: a new server-side session, and the `Set-Cookie` value that hands its
+/// token to the browser (the caller appends it to its response). A fresh session id at every
+/// sign-in: whatever session the browser had before is deleted, its id never reused.
+pub async fn start_session(
+    state: &AppState,
+    ctx: &Ctx,
+    user_id: &str,
+) -> AppResult<poem::http::HeaderValue> {
     if let Some(old) = &ctx.session_key {
         store::sessions::delete(&state.db, old).await?;
     }
@@ -137,26 +151,20 @@ async fn login(
     store::sessions::create(
         &state.db,
         &hash_token(&token),
-        &user.id,
+        user_id,
         expires,
         ctx.ip.clone(),
     )
     .await?;
-    tracing::info!(%login, ip = ?ctx.ip, "signed in");
-    let mut resp = redirect("/cabinet/applicants");
     let cookie = set_cookie(
         state,
         SESSION_COOKIE,
         &token,
         Some(state.settings.session_minutes * 60),
     );
-    resp.headers_mut().append(
-        "set-cookie",
-        cookie
-            .parse()
-            .map_err(|e: poem::http::header::InvalidHeaderValue| AppError::Internal(e.into()))?,
-    );
-    Ok(resp)
+    cookie
+        .parse()
+        .map_err(|e: poem::http::header::InvalidHeaderValue| AppError::Internal(e.into()))
 }
 
 #[handler]

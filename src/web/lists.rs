@@ -436,18 +436,19 @@ async fn export(
         &title,
         ctx.lang,
     )?;
-    let mut after: Option<String> = None;
-    loop {
-        let batch = store::members_after(&state.db, &id, after.as_deref(), EXPORT_BATCH).await?;
-        if batch.is_empty() {
-            break;
-        }
+    let started = std::time::Instant::now();
+    let ids = store::member_ids(&state.db, &id).await?;
+    let ids_took = started.elapsed();
+    let (mut read, mut write) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    for chunk in ids.chunks(EXPORT_BATCH as usize) {
+        let t = std::time::Instant::now();
+        let batch = store::rows_of(&state.db, chunk).await?;
+        read += t.elapsed();
+        let t = std::time::Instant::now();
         xlsx.write_rows(&batch, &state.dict)?;
-        after = batch.last().map(|r| r.id.clone());
-        if (batch.len() as i64) < EXPORT_BATCH {
-            break;
-        }
+        write += t.elapsed();
     }
+    tracing::info!(ids_ms = ids_took.as_millis() as u64, read_ms = read.as_millis() as u64, write_ms = write.as_millis() as u64, "export rows gathered");
     let rows = xlsx.rows_written();
     let path = tokio::task::spawn_blocking(move || xlsx.finish())
         .await

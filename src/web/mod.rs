@@ -5,6 +5,8 @@ pub mod auth;
 pub mod cabinet;
 pub mod context;
 pub mod lists;
+pub mod offline;
+pub mod passkeys;
 
 use std::sync::Arc;
 
@@ -36,16 +38,17 @@ struct PublicFiles;
 
 /// Every URL of the application.
 pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
-    Route::new()
+    offline::root_routes(Route::new())
         .at("/healthz", get(healthz))
         .nest("/static", EmbeddedFilesEndpoint::<PublicFiles>::new())
         .nest("/", auth::routes())
         .nest(
             "/cabinet",
-            cabinet::routes()
+            offline::cabinet_routes(cabinet::routes())
                 .nest("/applicants", applicants::routes())
                 .nest("/lists", lists::routes()),
         )
+        .nest("/profile", passkeys::routes())
         .at("/kato", get(applicants::kato_picker))
         .around(context::middleware)
         .data(state)
