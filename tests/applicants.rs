@@ -787,6 +787,8 @@ async fn the_table_has_the_columns_of_figure_7_and_the_status_legend_of_figure_8
         );
     }
     assert!(html.contains("Претендентов пока нет"));
+    // Fig. 13: «Создать новый список» is on this tab too.
+    assert!(html.contains("href=\"/cabinet/lists/new\">Создать новый список</a>"));
     for (icon, text) in [
         ("○", "Не проверен"),
         ("✓", "Прошел проверку в АИС \"Рынок труда\""),
@@ -1407,6 +1409,7 @@ async fn office_staff_read_but_cannot_add_edit_or_delete_even_by_forged_requests
         assert_eq!(status, 200);
         assert!(html.contains(&iin(92)));
         assert!(!html.contains("Добавить претендента"));
+        assert!(!html.contains("Создать новый список"));
         assert!(!html.contains(">Изменить претендента<"));
         assert!(!html.contains(">Удалить<"));
         assert!(html.contains(">Просмотреть<"));

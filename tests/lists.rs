@@ -416,3 +416,77 @@ async fn the_excel_export_is_a_real_workbook_with_text_iins_dates_and_no_formula
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn deleting_an_applicant_of_an_unsent_list_updates_its_count() {
+    let app = App::start().await;
+    let b = app.signed_in("mg_admin").await;
+    add(&b, &iin(60), "Первая").await;
+    add(&b, &iin(61), "Вторая").await;
+    form_list(&b, "счет").await;
+    let list = newest_list(&b).await;
+    let ids: Vec<String> = app
+        .state()
+        .db
+        .query("SELECT VALUE record::id(id) FROM applicant WHERE last_name = 'Первая'")
+        .await
+        .unwrap()
+        .take(0)
+        .unwrap();
+    let r = b
+        .submit(
+            "/cabinet/applicants",
+            &format!("/cabinet/applicants/{}/delete", ids[0]),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = b.get_text(&format!("/cabinet/lists/{list}")).await;
+    assert!(!html.contains("Первая"));
+    assert!(html.contains("Вторая"));
+    let members: Vec<i64> = app
+        .state()
+        .db
+        .query("SELECT VALUE members FROM list")
+        .await
+        .unwrap()
+        .take(0)
+        .unwrap();
+    assert_eq!(members, vec![1]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_applicants_tab_exports_the_current_search_result() {
+    let app = App::start().await;
+    let b = app.signed_in("mg_admin").await;
+    add(&b, &iin(70), "Искомая").await;
+    add(&b, &iin(71), "Другая").await;
+    let office = app.signed_in("office").await;
+    let r = office
+        .get("/cabinet/applicants/export.xlsx?fio=%D0%B8%D1%81%D0%BA%D0%BE%D0%BC")
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("applicants-"));
+    let bytes = r.bytes().await.unwrap();
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let name = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&name).unwrap();
+    let text: Vec<String> = range
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect();
+    assert!(text.contains(&"Искомая".to_string()), "{text:?}");
+    assert!(
+        !text.contains(&"Другая".to_string()),
+        "only the search result is exported"
+    );
+    assert!(
+        text.iter().any(|t| t.contains("Поиск")),
+        "the title names the search"
+    );
+    app.stop().await;
+}

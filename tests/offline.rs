@@ -6,8 +6,15 @@ use common::{App, Browser};
 use serde_json::{json, Value};
 
 fn entry(key: &str, iin: &str) -> Value {
-    let birth = talapker::domain::iin::Iin::parse(iin).unwrap().birth_date().format("%d.%m.%Y").to_string();
-    let gender = talapker::domain::iin::Iin::parse(iin).unwrap().gender().code();
+    let birth = talapker::domain::iin::Iin::parse(iin)
+        .unwrap()
+        .birth_date()
+        .format("%d.%m.%Y")
+        .to_string();
+    let gender = talapker::domain::iin::Iin::parse(iin)
+        .unwrap()
+        .gender()
+        .code();
     json!({
         "idem_key": key, "iin": iin, "last_name": "Полевая", "first_name": "Айгуль", "middle_name": "",
         "birth_date": birth, "gender": gender, "kato": "711310000", "street": "Аульная", "house": "5",
@@ -16,9 +23,12 @@ fn entry(key: &str, iin: &str) -> Value {
 }
 
 fn iin(n: u32) -> String {
-    let date = chrono::NaiveDate::from_ymd_opt(1995, 1, 1).unwrap() + chrono::Duration::days(i64::from(n));
+    let date =
+        chrono::NaiveDate::from_ymd_opt(1995, 1, 1).unwrap() + chrono::Duration::days(i64::from(n));
     (0..10_000)
-        .find_map(|s| talapker::domain::iin::make_iin(date, talapker::domain::iin::Gender::Female, s))
+        .find_map(|s| {
+            talapker::domain::iin::make_iin(date, talapker::domain::iin::Gender::Female, s)
+        })
         .unwrap()
         .to_string()
 }
@@ -83,7 +93,10 @@ async fn two_concurrent_replays_of_one_key_make_one_applicant() {
         let (a, c) = tokio::join!(replay(&b, &csrf, &body), replay(&b, &csrf, &body));
         let mut statuses = [a.0, c.0];
         statuses.sort();
-        assert!(statuses == [200, 201] || statuses == [201, 201] || statuses == [200, 200], "{statuses:?} {a:?} {c:?}");
+        assert!(
+            statuses == [200, 201] || statuses == [201, 201] || statuses == [200, 200],
+            "{statuses:?} {a:?} {c:?}"
+        );
         assert!(statuses.contains(&201), "one of them created it");
         assert_eq!(a.1["id"], c.1["id"], "both answer with the same applicant");
         assert_eq!(count(&app, &iin(100 + round)).await, 1);
@@ -101,7 +114,10 @@ async fn a_refused_entry_gets_its_reason_and_nothing_is_saved() {
     bad["birth_date"] = json!("01.01.1990");
     let (st, r) = replay(&b, &csrf, &bad).await;
     assert_eq!(st, 422);
-    assert_eq!(r["errors"]["birth_date"], "Дата рождения не совпадает с ИИН");
+    assert_eq!(
+        r["errors"]["birth_date"],
+        "Дата рождения не совпадает с ИИН"
+    );
     // Duplicate IIN under another key.
     replay(&b, &csrf, &entry("dup-1", &iin(6))).await;
     let (st, r) = replay(&b, &csrf, &entry("dup-2", &iin(6))).await;
@@ -112,7 +128,10 @@ async fn a_refused_entry_gets_its_reason_and_nothing_is_saved() {
     foreign["kato"] = json!("750000000");
     let (st, r) = replay(&b, &csrf, &foreign).await;
     assert_eq!(st, 422);
-    assert!(r["errors"]["kato"].as_str().unwrap().contains("вашего региона"));
+    assert!(r["errors"]["kato"]
+        .as_str()
+        .unwrap()
+        .contains("вашего региона"));
     assert_eq!(count(&app, &iin(7)).await, 0);
     app.stop().await;
 }
@@ -129,7 +148,10 @@ async fn an_expired_session_pauses_the_queue_and_a_foreign_token_is_refused() {
     assert_eq!(st, 403);
     // Office staff cannot add through the queue either.
     let office = app.signed_in("office").await;
-    let csrf = session(&office).await.1["csrf"].as_str().unwrap().to_string();
+    let csrf = session(&office).await.1["csrf"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (st, _) = replay(&office, &csrf, &entry("office-1", &iin(10))).await;
     assert_eq!(st, 403);
     assert_eq!(count(&app, &iin(10)).await, 0);
@@ -142,7 +164,10 @@ async fn the_worker_is_served_at_the_root_with_this_deployments_version() {
     let b = app.browser();
     let r = b.get("/sw.js").await;
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().contains("javascript"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
     let text = r.text().await.unwrap();
     assert!(text.contains(talapker::web::offline::shell_version()));
     assert!(!text.contains("__SHELL_VERSION__"));

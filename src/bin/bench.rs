@@ -114,7 +114,10 @@ async fn seed_list(db: &talapker::store::Db, n: usize) -> anyhow::Result<String>
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BENCH_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BENCH_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .init();
     let dir = tempfile::tempdir()?;
     let mut settings = Settings::for_tests(dir.path().to_path_buf());

@@ -297,4 +297,38 @@ mod tests {
             assert_eq!(got.as_deref(), expected, "vector {input}");
         }
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any input at all: a clean answer, never a panic.
+            #[test]
+            fn any_text_parses_or_is_refused_without_panicking(s in "\\PC{0,40}") {
+                let _ = Iin::parse(&s);
+            }
+
+            /// Any twelve digits: accepted exactly when the date, century digit and check digit hold.
+            #[test]
+            fn twelve_digits_are_accepted_only_with_a_right_check_digit(s in "[0-9]{12}") {
+                let d: Vec<u32> = s.bytes().map(|b| u32::from(b - b'0')).collect();
+                let expected = (1..=6).contains(&d[6])
+                    && birth_date_of(&d).is_some()
+                    && check_digit(&d[..11]) == Some(d[11]);
+                prop_assert_eq!(Iin::parse(&s).is_ok(), expected);
+            }
+
+            /// What make_iin builds is valid and carries its date and gender.
+            #[test]
+            fn made_iins_round_trip(days in 0i64..60000, serial in 0u32..10000, male in any::<bool>()) {
+                let date = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap() + chrono::Duration::days(days);
+                let gender = if male { Gender::Male } else { Gender::Female };
+                if let Some(iin) = make_iin(date, gender, serial) {
+                    prop_assert_eq!(iin.birth_date(), date);
+                    prop_assert_eq!(iin.gender(), gender);
+                }
+            }
+        }
+    }
 }

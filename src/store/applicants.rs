@@ -65,6 +65,26 @@ impl Search {
     }
 }
 
+/// The search's conditions (fixed text) and the values they bind.
+fn search_filter(search: &Search) -> (String, Vec<(String, String)>) {
+    let words: Vec<String> = search.fio.iter().take(FIO_WORDS_MAX).cloned().collect();
+    let mut filter: String = (0..words.len())
+        .map(|i| format!(" AND string::contains(fio_search, $w{i})"))
+        .collect();
+    let mut binds: Vec<(String, String)> = words
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| (format!("w{i}"), w))
+        .collect();
+    // A prefix is a range on the IIN: [prefix, prefix + ':') since ':' follows '9'.
+    if let Some(q) = &search.iin {
+        filter.push_str(" AND iin >= $q AND iin < $q_end");
+        binds.push(("q".into(), q.clone()));
+        binds.push(("q_end".into(), format!("{q}:")));
+    }
+    (filter, binds)
+}
+
 /// One page of the applicants of a region, newest first, with the total count.
 pub async fn page(
     db: &Db,
@@ -74,15 +94,7 @@ pub async fn page(
     offset: i64,
     limit: i64,
 ) -> anyhow::Result<(Vec<ApplicantRow>, i64)> {
-    let words: Vec<String> = search.fio.iter().take(FIO_WORDS_MAX).cloned().collect();
-    let mut filter: String = (0..words.len())
-        .map(|i| format!(" AND string::contains(fio_search, $w{i})"))
-        .collect();
-    // A prefix is a range on the IIN: [prefix, prefix + ':') since ':' follows '9'.
-    if search.iin.is_some() {
-        filter.push_str(" AND iin >= $q AND iin < $q_end");
-    }
-    let q = search.iin.clone().unwrap_or_default();
+    let (filter, binds) = search_filter(search);
     // Newest first; the record key (a time-ordered UUID) breaks ties between applicants added
     // in the same instant, so pages never overlap or skip a row.
     let sql = format!(
@@ -93,17 +105,39 @@ pub async fn page(
     let mut query = db
         .query(sql)
         .bind(("region", region.to_string()))
-        .bind(("q", q.clone()))
-        .bind(("q_end", format!("{q}:")))
         .bind(("limit", limit))
         .bind(("offset", offset));
-    for (i, w) in words.into_iter().enumerate() {
-        query = query.bind((format!("w{i}"), w));
+    for (k, v) in binds {
+        query = query.bind((k, v));
     }
     let mut res = query.await.context("listing applicants")?;
     let rows: Vec<ApplicantRow> = res.take(0).context("reading applicants")?;
     let total: Option<i64> = res.take(1).context("counting applicants")?;
     Ok((rows, total.unwrap_or(0)))
+}
+
+/// Every applicant record matching the search, newest first (keys only, for the export,
+/// which then reads the rows by key in batches).
+pub async fn search_ids(
+    db: &Db,
+    field: ScopeField,
+    region: &str,
+    search: &Search,
+) -> anyhow::Result<Vec<surrealdb::types::RecordId>> {
+    let (filter, binds) = search_filter(search);
+    let sql = format!(
+        "SELECT VALUE id FROM (SELECT id, created_at FROM applicant WHERE {scope}{filter} ORDER BY created_at DESC, id DESC)",
+        scope = scope_sql(field)
+    );
+    let mut query = db.query(sql).bind(("region", region.to_string()));
+    for (k, v) in binds {
+        query = query.bind((k, v));
+    }
+    let ids: Vec<surrealdb::types::RecordId> = query
+        .await?
+        .take(0)
+        .context("listing the applicants to export")?;
+    Ok(ids)
 }
 
 /// One applicant, only if it lies in the user's region.
@@ -360,18 +394,30 @@ pub async fn update(
 
 /// Deletes an applicant never sent to АИС. Returns false when the rules refuse.
 pub async fn delete(db: &Db, field: ScopeField, region: &str, id: &str) -> anyhow::Result<bool> {
+    // An applicant of an unsent list leaves it: the list's member count follows, in the same
+    // transaction.
     let sql = format!(
-        "DELETE type::record('applicant', $id) WHERE sent = false AND {} RETURN BEFORE",
+        "BEGIN TRANSACTION;
+         LET $gone = DELETE type::record('applicant', $id) WHERE sent = false AND {} RETURN BEFORE;
+         IF array::len($gone) = 0 {{ THROW 'not_deletable' }};
+         IF $gone[0].list != '' {{
+             UPDATE type::record('list', $gone[0].list) SET members = members - 1;
+         }};
+         COMMIT TRANSACTION;",
         scope_sql(field)
     );
-    let rows: Vec<surrealdb::types::Value> = db
+    let res = db
         .query(sql)
         .bind(("id", id.to_string()))
         .bind(("region", region.to_string()))
-        .await?
-        .take(0)
-        .context("deleting an applicant")?;
-    Ok(!rows.is_empty())
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(super::all_errors);
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if format!("{e:#}").contains("not_deletable") => Ok(false),
+        Err(e) => Err(e.context("deleting an applicant")),
+    }
 }
 
 #[derive(Debug, Clone, SurrealValue)]

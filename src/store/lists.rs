@@ -245,7 +245,10 @@ pub async fn member_ids(db: &Db, list: &str) -> anyhow::Result<Vec<surrealdb::ty
 }
 
 /// The rows behind a batch of record ids, in the same order.
-pub async fn rows_of(db: &Db, ids: &[surrealdb::types::RecordId]) -> anyhow::Result<Vec<ApplicantRow>> {
+pub async fn rows_of(
+    db: &Db,
+    ids: &[surrealdb::types::RecordId],
+) -> anyhow::Result<Vec<ApplicantRow>> {
     let rows: Vec<ApplicantRow> = db
         .query(format!("SELECT {APPLICANT_FIELDS} FROM $ids"))
         .bind(("ids", ids.to_vec()))

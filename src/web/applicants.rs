@@ -29,6 +29,7 @@ pub fn routes() -> Route {
     Route::new()
         .at("/", get(index).post(create))
         .at("/new", get(new_form))
+        .at("/export.xlsx", get(export))
         .at("/:id", get(card).post(update))
         .at("/:id/edit", get(edit_form))
         .at("/:id/delete", get(confirm_delete).post(delete))
@@ -779,4 +780,65 @@ pub async fn kato_picker(
         "applicants/_kato.html",
         context! { items => items, parent => parent, q => q.q },
     )
+}
+
+/// «Экспорт в Excel» of the current search result (office staff use it), streamed like a
+/// list's export.
+#[handler]
+async fn export(
+    Data(state): Data<&Arc<AppState>>,
+    Data(ctx): Data<&Ctx>,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let user = require_user(ctx)?;
+    let field = state.dict.scope_field(&user.region);
+    let ids = store::search_ids(&state.db, field, &user.region, &q.search()).await?;
+    let tz = chrono_tz::Asia::Almaty;
+    let now = chrono::Utc::now().with_timezone(&tz);
+    let region = state
+        .dict
+        .place(&user.region)
+        .map(|p| p.name(ctx.lang).to_string())
+        .unwrap_or_default();
+    let mut title = vec![format!("{} — {}", ctx.t("Данные претендентов"), region)];
+    if !q.fio.trim().is_empty() || !q.iin.trim().is_empty() {
+        title.push(format!(
+            "{}: {} «{}», {} «{}»",
+            ctx.t("Поиск"),
+            ctx.t("ФИО"),
+            q.fio.trim(),
+            ctx.t("ИИН"),
+            q.iin.trim()
+        ));
+    }
+    title.push(format!(
+        "{}: {}",
+        ctx.t("Дата выгрузки"),
+        now.format("%d.%m.%Y %H:%M:%S")
+    ));
+    let mut xlsx = crate::export::XlsxExport::new(ctx.t("Данные претендентов"), &title, ctx.lang)?;
+    for chunk in ids.chunks(1000) {
+        let batch = crate::store::lists::rows_of(&state.db, chunk).await?;
+        xlsx.write_rows(&batch, &state.dict)?;
+    }
+    let path = tokio::task::spawn_blocking(move || xlsx.finish())
+        .await
+        .map_err(|e| AppError::Internal(e.into()))??;
+    let file = tokio::fs::File::open(path.path())
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    drop(path);
+    let ascii = format!("applicants-{}.xlsx", now.format("%Y%m%d-%H%M"));
+    let utf8 = format!("Претенденты_{}.xlsx", now.format("%d.%m.%Y_%H-%M"));
+    Ok(Response::builder()
+        .header(
+            "content-type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .header(
+            "content-disposition",
+            crate::export::content_disposition(&ascii, &utf8),
+        )
+        .header("cache-control", "no-store")
+        .body(Body::from_async_read(file)))
 }

@@ -448,7 +448,12 @@ async fn export(
         xlsx.write_rows(&batch, &state.dict)?;
         write += t.elapsed();
     }
-    tracing::info!(ids_ms = ids_took.as_millis() as u64, read_ms = read.as_millis() as u64, write_ms = write.as_millis() as u64, "export rows gathered");
+    tracing::info!(
+        ids_ms = ids_took.as_millis() as u64,
+        read_ms = read.as_millis() as u64,
+        write_ms = write.as_millis() as u64,
+        "export rows gathered"
+    );
     let rows = xlsx.rows_written();
     let path = tokio::task::spawn_blocking(move || xlsx.finish())
         .await

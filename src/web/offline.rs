@@ -102,13 +102,19 @@ async fn worker_part(Path(file): Path<String>) -> Response {
 }
 
 #[handler]
-async fn offline_shell(Data(state): Data<&Arc<AppState>>, Data(ctx): Data<&Ctx>) -> AppResult<Response> {
+async fn offline_shell(
+    Data(state): Data<&Arc<AppState>>,
+    Data(ctx): Data<&Ctx>,
+) -> AppResult<Response> {
     Ok(render(state, ctx, "offline", "offline.html", context! {})?.into_response())
 }
 
 /// The «Ожидают отправки» panel: a shell the page fills from the device's queue.
 #[handler]
-async fn pending_panel(Data(state): Data<&Arc<AppState>>, Data(ctx): Data<&Ctx>) -> AppResult<Response> {
+async fn pending_panel(
+    Data(state): Data<&Arc<AppState>>,
+    Data(ctx): Data<&Ctx>,
+) -> AppResult<Response> {
     super::require_user(ctx)?;
     Ok(render(state, ctx, "pending", "pending.html", context! {})?.into_response())
 }
@@ -122,8 +128,14 @@ fn json_status(status: StatusCode, body: serde_json::Value) -> Response {
 #[handler]
 async fn sync_session(Data(ctx): Data<&Ctx>) -> Response {
     match &ctx.user {
-        Some(u) => json_status(StatusCode::OK, json!({ "login": u.login, "csrf": ctx.csrf })),
-        None => json_status(StatusCode::UNAUTHORIZED, json!({ "status": "unauthorized", "message": "Сессия истекла. Войдите снова." })),
+        Some(u) => json_status(
+            StatusCode::OK,
+            json!({ "login": u.login, "csrf": ctx.csrf }),
+        ),
+        None => json_status(
+            StatusCode::UNAUTHORIZED,
+            json!({ "status": "unauthorized", "message": "Сессия истекла. Войдите снова." }),
+        ),
     }
 }
 
@@ -170,15 +182,23 @@ async fn sync_applicant(
             json!({ "status": "invalid", "message": "Выберите город/район из справочника", "errors": { "kato": "Выберите город/район из справочника" } }),
         ));
     };
-    Ok(match store::create(&state.db, &valid, &scope, &user.login, &key).await? {
-        Created::New(id) => {
-            tracing::info!(applicant = %id, by = %user.login, key = %key, "applicant added from the offline queue");
-            json_status(StatusCode::CREATED, json!({ "status": "created", "id": id, "message": ctx.t("Новый претендент успешно добавлен!") }))
-        }
-        Created::Replayed(id) => json_status(StatusCode::OK, json!({ "status": "replayed", "id": id, "message": ctx.t("Новый претендент успешно добавлен!") })),
-        Created::DuplicateIin(_) => json_status(
-            StatusCode::CONFLICT,
-            json!({ "status": "duplicate", "message": ctx.t("Претендент с таким ИИН уже зарегистрирован"), "errors": { "iin": ctx.t("Претендент с таким ИИН уже зарегистрирован") } }),
-        ),
-    })
+    Ok(
+        match store::create(&state.db, &valid, &scope, &user.login, &key).await? {
+            Created::New(id) => {
+                tracing::info!(applicant = %id, by = %user.login, key = %key, "applicant added from the offline queue");
+                json_status(
+                    StatusCode::CREATED,
+                    json!({ "status": "created", "id": id, "message": ctx.t("Новый претендент успешно добавлен!") }),
+                )
+            }
+            Created::Replayed(id) => json_status(
+                StatusCode::OK,
+                json!({ "status": "replayed", "id": id, "message": ctx.t("Новый претендент успешно добавлен!") }),
+            ),
+            Created::DuplicateIin(_) => json_status(
+                StatusCode::CONFLICT,
+                json!({ "status": "duplicate", "message": ctx.t("Претендент с таким ИИН уже зарегистрирован"), "errors": { "iin": ctx.t("Претендент с таким ИИН уже зарегистрирован") } }),
+            ),
+        },
+    )
 }
