@@ -35,7 +35,7 @@ async fn the_applicants_tab_pages_through_the_region_index_newest_first() {
     let app = App::start().await;
     let p = plan(
         &app,
-        "SELECT * FROM applicant WHERE oblast = $region ORDER BY created_at DESC LIMIT 20",
+        "SELECT * FROM applicant WHERE oblast = $region ORDER BY created_at DESC, id DESC LIMIT 20",
     )
     .await;
     assert!(
