@@ -270,6 +270,16 @@ pub async fn middleware<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Resu
             }
         }
     };
+    // An htmx request follows a 303 inside the XHR and would swap the next page into a
+    // fragment's place (the sign-in page into the table when a session expired). Tell htmx to
+    // navigate instead.
+    if htmx && resp.status() == StatusCode::SEE_OTHER {
+        if let Some(location) = resp.headers().get(header::LOCATION).cloned() {
+            resp.set_status(StatusCode::OK);
+            resp.headers_mut().remove(header::LOCATION);
+            resp.headers_mut().insert("hx-redirect", location);
+        }
+    }
     if let Some(anon) = new_anon {
         if let Ok(v) = set_cookie(&state, ANON_COOKIE, &anon, None).parse() {
             resp.headers_mut().append(header::SET_COOKIE, v);
