@@ -286,6 +286,90 @@ const OFFLINE: &[(&str, &str)] = &[
     ("Новые записи сохраняются на устройстве.", "Жаңа жазбалар құрылғыда сақталады."),
 ];
 
+/// (Russian, Kazakh) for the rules' messages (src/domain).
+const MESSAGES: &[(&str, &str)] = &[
+    (
+        "ИИН должен состоять из 12 цифр",
+        "ЖСН 12 цифрдан тұруы керек",
+    ),
+    (
+        "Седьмая цифра ИИН должна быть от 1 до 6",
+        "ЖСН-нің жетінші цифры 1-ден 6-ға дейін болуы керек",
+    ),
+    (
+        "Первые шесть цифр ИИН должны быть датой рождения",
+        "ЖСН-нің алғашқы алты цифры туған күн болуы керек",
+    ),
+    (
+        "Неверная контрольная цифра ИИН",
+        "ЖСН-нің бақылау цифры қате",
+    ),
+    ("Такой ИИН не выдаётся", "Мұндай ЖСН берілмейді"),
+    (
+        "Дата рождения в ИИН не может быть позже сегодняшнего дня",
+        "ЖСН-дегі туған күн бүгінгі күннен кеш болмауы керек",
+    ),
+    (
+        "Укажите дату рождения в виде ДД.ММ.ГГГГ",
+        "Туған күнді КК.АА.ЖЖЖЖ түрінде көрсетіңіз",
+    ),
+    (
+        "Дата рождения не совпадает с ИИН",
+        "Туған күні ЖСН-мен сәйкес келмейді",
+    ),
+    ("Пол не совпадает с ИИН", "Жынысы ЖСН-мен сәйкес келмейді"),
+    (
+        "Выберите город/район из справочника",
+        "Қаланы/ауданды анықтамалықтан таңдаңыз",
+    ),
+    (
+        "Можно выбрать только город/район вашего региона",
+        "Тек өз өңіріңіздің қаласын/ауданын таңдауға болады",
+    ),
+    (
+        "Текст примечания не может быть длиннее 200 символов",
+        "Ескертпе мәтіні 200 таңбадан аспауы керек",
+    ),
+    (
+        "Текст примечания содержит недопустимые символы",
+        "Ескертпе мәтінінде рұқсат етілмеген таңбалар бар",
+    ),
+];
+
+/// Translates a message of the rules, including those built around a field's label
+/// («Поле «Имя» обязательно для заполнения»).
+pub fn message(lang: &str, ru: &str) -> String {
+    if lang != "kz" {
+        return ru.to_string();
+    }
+    if let Some(kk) = kazakh().get(ru) {
+        return (*kk).to_string();
+    }
+    let Some(rest) = ru.strip_prefix("Поле «") else {
+        return ru.to_string();
+    };
+    let Some((label, tail)) = rest.split_once('»') else {
+        return ru.to_string();
+    };
+    let l = t(lang, label);
+    let tail = tail.trim();
+    if tail == "обязательно для заполнения" {
+        format!("«{l}» өрісін толтыру міндетті")
+    } else if tail == "может содержать только буквы, дефис, апостроф и пробел"
+    {
+        format!("«{l}» өрісінде тек әріптер, дефис, апостроф және бос орын болуы мүмкін")
+    } else if tail == "содержит недопустимые символы" {
+        format!("«{l}» өрісінде рұқсат етілмеген таңбалар бар")
+    } else if let Some(n) = tail
+        .strip_prefix("не может быть длиннее ")
+        .and_then(|x| x.strip_suffix(" символов"))
+    {
+        format!("«{l}» өрісі {n} таңбадан аспауы керек")
+    } else {
+        ru.to_string()
+    }
+}
+
 fn kazakh() -> &'static HashMap<&'static str, &'static str> {
     static MAP: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
     MAP.get_or_init(|| {
@@ -294,6 +378,7 @@ fn kazakh() -> &'static HashMap<&'static str, &'static str> {
             .chain(LISTS.iter())
             .chain(PASSKEYS.iter())
             .chain(OFFLINE.iter())
+            .chain(MESSAGES.iter())
             .copied()
             .collect()
     })
@@ -333,6 +418,73 @@ mod tests {
     }
 
     #[test]
+    fn every_message_of_the_form_rules_has_kazakh() {
+        use crate::domain::applicant::ApplicantForm;
+        use crate::domain::kato::Dictionaries;
+        let dict = Dictionaries::default();
+        let mut forms = vec![ApplicantForm::default()];
+        let long = "я".repeat(200);
+        forms.push(ApplicantForm {
+            iin: "920526450511".into(),
+            last_name: "Иванов2".into(),
+            first_name: long.clone(),
+            middle_name: "<b>".into(),
+            birth_date: "32.13.1990".into(),
+            gender: "x".into(),
+            kato: "999999999".into(),
+            street: long.clone(),
+            house: long.clone(),
+            flat: long,
+            ..Default::default()
+        });
+        forms.push(ApplicantForm {
+            iin: "92052645051".into(),
+            birth_date: "27.05.1992".into(),
+            ..Default::default()
+        });
+        forms.push(ApplicantForm {
+            iin: "920526750510".into(),
+            ..Default::default()
+        });
+        forms.push(ApplicantForm {
+            iin: "921326450510".into(),
+            ..Default::default()
+        });
+        forms.push(ApplicantForm {
+            iin: "920526400970".into(),
+            ..Default::default()
+        });
+        forms.push(ApplicantForm {
+            iin: "920526450510".into(),
+            birth_date: "27.05.1992".into(),
+            gender: "male".into(),
+            ..Default::default()
+        });
+        let mut seen = 0;
+        for f in forms {
+            for (field, m) in f.parse(&dict, "710000000", false).unwrap_err() {
+                seen += 1;
+                assert_ne!(message("kz", &m), m, "{field}: {m} has no Kazakh");
+            }
+        }
+        assert!(seen > 20);
+        for m in [
+            "Текст примечания не может быть длиннее 200 символов",
+            "Можно выбрать только город/район вашего региона",
+        ] {
+            assert_ne!(message("kz", m), m);
+        }
+        assert_eq!(
+            message("ru", "Поле «Имя» обязательно для заполнения"),
+            "Поле «Имя» обязательно для заполнения"
+        );
+        assert_eq!(
+            message("kz", "Поле «Имя» обязательно для заполнения"),
+            "«Аты» өрісін толтыру міндетті"
+        );
+    }
+
+    #[test]
     fn the_catalogue_has_no_duplicate_keys() {
         let mut seen = std::collections::HashSet::new();
         for (ru, _) in CATALOGUE
@@ -340,6 +492,7 @@ mod tests {
             .chain(LISTS.iter())
             .chain(PASSKEYS.iter())
             .chain(OFFLINE.iter())
+            .chain(MESSAGES.iter())
         {
             assert!(seen.insert(*ru), "duplicate key {ru}");
         }

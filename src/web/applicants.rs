@@ -209,7 +209,10 @@ fn form_context(
     };
     context! {
         form => form,
-        errors => errors,
+        errors => errors
+            .iter()
+            .map(|(k, v)| (k.to_string(), crate::i18n::message(ctx.lang, v)))
+            .collect::<std::collections::BTreeMap<String, String>>(),
         kato_name => kato_name,
         region => user.region,
         applicant_categories => cats("applicant"),

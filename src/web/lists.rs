@@ -143,7 +143,7 @@ fn note_refused(
         .strip_suffix("/rename")
         .and_then(|p| p.rsplit('/').next())
         .map(|id| format!("#list-{id}"));
-    let c = context! { action => action, note => note, title => title, error => error, target => target };
+    let c = context! { action => action, note => note, title => title, error => crate::i18n::message(ctx.lang, error), target => target };
     if ctx.htmx {
         // A refused rename shows again in its dialog, not in the row.
         let mut resp = render(state, ctx, "lists", "lists/_note_form.html", c)?
