@@ -156,6 +156,24 @@ pub enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// ЭЦП: the demo PKI.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Write a demo root certificate (trust/demo-root.pem) and .p12 keys of the demo accounts
+    /// (keys/AUTH_RSA256_<login>.p12, keys/AUTH_ECDSA_<login>.p12). Nothing demo is trusted
+    /// unless configured.
+    Demo {
+        /// Where to write; defaults to <data-dir>/pki.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The password of the .p12 files.
+        #[arg(long, default_value = "demo1234")]
+        password: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -517,22 +517,33 @@ mod tests {
         let mut missing = vec![];
         for entry in files {
             let text = std::fs::read_to_string(entry.path()).unwrap();
-            for part in text.split("t(\"").skip(1) {
-                let mut key = String::new();
-                let mut chars = part.chars();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => {
-                            if let Some(n) = chars.next() {
-                                key.push(n)
+            for quote in ['"', '\''] {
+                let needle = format!("t({quote}");
+                // `t(` as a call, not the tail of another name such as `default(`.
+                let parts = text.match_indices(&needle).filter(|(i, _)| {
+                    !text[..*i]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                });
+                for (i, _) in parts {
+                    let part = &text[i + needle.len()..];
+                    let mut key = String::new();
+                    let mut chars = part.chars();
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '\\' => {
+                                if let Some(n) = chars.next() {
+                                    key.push(n)
+                                }
                             }
+                            c if c == quote => break,
+                            c => key.push(c),
                         }
-                        '"' => break,
-                        c => key.push(c),
                     }
-                }
-                if !has_kazakh(&key) {
-                    missing.push(format!("{}: {key}", entry.path().display()));
+                    if !has_kazakh(&key) {
+                        missing.push(format!("{}: {key}", entry.path().display()));
+                    }
                 }
             }
         }

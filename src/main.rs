@@ -4,7 +4,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use talapker::config::{Cli, Command, UserCommand};
+use talapker::config::{Cli, Command, PkiCommand, UserCommand};
 use talapker::domain::iin::Iin;
 use talapker::domain::user::{hash_password, Role};
 use talapker::{startup, store};
@@ -54,6 +54,21 @@ async fn main() -> anyhow::Result<()> {
             let db = store::connect(&settings).await?;
             let n = store::migrate(&db, &store::embedded_migrations()).await?;
             println!("{n} migration(s) applied");
+        }
+        Command::Pki(PkiCommand::Demo { dir, password }) => {
+            let dir = dir.unwrap_or_else(|| settings.data_dir.join("pki"));
+            let users: Vec<(&str, &str, &str)> = startup::DEMO_ACCOUNTS
+                .iter()
+                .map(|(login, _, _, iin, name)| (*login, *name, *iin))
+                .collect();
+            let pki = talapker::signing::pki::write_demo_pki(&dir, &users, &password)?;
+            println!("demo root certificate: {}", pki.root_pem.display());
+            for path in &pki.key_files {
+                println!("key: {}", path.display());
+            }
+            println!(
+                "the .p12 password is «{password}»; the demo root is trusted only if configured"
+            );
         }
         Command::User(cmd) => {
             let db = store::connect(&settings).await?;

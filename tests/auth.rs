@@ -299,7 +299,9 @@ async fn the_csrf_token_on_the_page_is_the_one_the_server_accepts() {
 async fn an_expired_session_on_an_htmx_request_navigates_to_sign_in() {
     let app = App::start().await;
     let b = app.browser();
-    let r = b.htmx_get("/cabinet/applicants?fio=x", "applicant-table").await;
+    let r = b
+        .htmx_get("/cabinet/applicants?fio=x", "applicant-table")
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["hx-redirect"], "/login");
     assert!(!r.headers().contains_key("location"));

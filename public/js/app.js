@@ -158,3 +158,47 @@
     if (gender) gender.value = r.gender;
   });
 })();
+
+// A birth date or gender set against a valid IIN is said at once, next to its field; the
+// server refuses such a form anyway.
+(function () {
+  "use strict";
+  function say(input, text) {
+    var holder = input.closest(".field");
+    if (!holder) return;
+    var p = holder.querySelector(".field-error[data-live]");
+    if (!text) {
+      if (p) p.remove();
+      return;
+    }
+    if (!p) {
+      p = document.createElement("p");
+      p.className = "field-error";
+      p.setAttribute("data-live", "");
+      p.setAttribute("role", "alert");
+      holder.appendChild(p);
+    }
+    p.textContent = text;
+  }
+  function check(form) {
+    var iin = form.querySelector("[data-iin]"), birth = form.querySelector("[data-birth]"), gender = form.querySelector("[data-gender]");
+    if (!iin || !birth || !gender || !window.TalapkerIin) return;
+    var r = window.TalapkerIin.parse(iin.value);
+    if (!r.ok) { say(birth, ""); say(gender, ""); return; }
+    var b = birth.value.trim();
+    // Only a complete date is compared, so typing does not flash the message.
+    say(birth, b.length === 10 && b !== window.TalapkerIin.formatBirth(r.birth) ? (birth.getAttribute("data-mismatch") || "Дата рождения не совпадает с ИИН") : "");
+    say(gender, gender.value && gender.value !== r.gender ? (gender.getAttribute("data-mismatch") || "Пол не совпадает с ИИН") : "");
+  }
+  // On input as well as change: the message is in place before the user reaches «Сохранить»,
+  // so nothing moves under the pointer when the field loses focus.
+  ["input", "change"].forEach(function (type) {
+    document.addEventListener(type, function (ev) {
+      var t = ev.target;
+      if (t.matches && t.matches("[data-birth], [data-gender], [data-iin]")) {
+        var form = t.closest("form");
+        if (form) check(form);
+      }
+    });
+  });
+})();

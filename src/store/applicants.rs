@@ -254,6 +254,28 @@ pub async fn create(
     created_by: &str,
     idem_key: &str,
 ) -> anyhow::Result<Created> {
+    // Two replays of one entry at the same instant (the page and the service worker) can
+    // collide in the store as a write conflict: try again, and the second attempt finds the
+    // first one's applicant by its key.
+    let mut attempt = 0u64;
+    loop {
+        match create_once(db, a, scope, created_by, idem_key).await {
+            Err(e) if attempt < 5 && super::is_write_conflict(&e) => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn create_once(
+    db: &Db,
+    a: &ValidApplicant,
+    scope: &Scope,
+    created_by: &str,
+    idem_key: &str,
+) -> anyhow::Result<Created> {
     if let Some(id) = by_idem(db, idem_key).await? {
         return Ok(Created::Replayed(id));
     }

@@ -45,8 +45,7 @@ pub enum Formed {
 }
 
 fn is_retryable(e: &anyhow::Error) -> bool {
-    let s = format!("{e:#}").to_lowercase();
-    s.contains("conflict") || s.contains("retry") || s.contains("list_taken")
+    super::is_write_conflict(e) || format!("{e:#}").contains("list_taken")
 }
 
 /// Forms a list of every applicant of the region that is in no list yet and still new.

@@ -195,3 +195,12 @@ pub fn all_errors(mut res: surrealdb::IndexedResults) -> anyhow::Result<surreald
         text
     }))
 }
+
+/// True when the store refused a transaction because another one wrote the same keys first;
+/// such a transaction can simply be run again.
+pub fn is_write_conflict(err: &anyhow::Error) -> bool {
+    let s = format!("{err:#}").to_lowercase();
+    s.contains("transaction conflict")
+        || s.contains("write conflict")
+        || s.contains("can be retried")
+}
