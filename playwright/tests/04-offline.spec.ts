@@ -122,7 +122,7 @@ test.describe("Работа без сети", () => {
     await form.getByLabel("ИИН *").fill(freshIin());
     await form.getByRole("button", { name: "Сохранить" }).click();
     await expect(page.getByText("Новый претендент успешно добавлен!")).toBeVisible();
-    await expect.poll(() => badgeCount(page)).toBe(0);
+    await expect.poll(() => badgeCount(page), { timeout: 20_000 }).toBe(0);
     expect(await countOnServer(page, "Повторная")).toBeGreaterThanOrEqual(1);
   });
 

@@ -141,9 +141,10 @@
   });
 
   // A queued entry opened for correction and now saved online: the queue no longer needs it.
-  document.addEventListener("htmx:afterRequest", function (ev) {
+  // (beforeOnLoad runs before htmx follows HX-Redirect away from this page.)
+  document.addEventListener("htmx:beforeOnLoad", function (ev) {
     var form = ev.detail && ev.detail.elt;
-    if (isAddForm(form) && ev.detail.successful && form.getAttribute("data-pending-key")) {
+    if (isAddForm(form) && form.getAttribute("data-pending-key")) {
       var xhr = ev.detail.xhr;
       if (xhr && xhr.status === 200) S.remove(form.getAttribute("data-pending-key")).then(badge);
     }
