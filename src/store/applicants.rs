@@ -5,17 +5,9 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use surrealdb::types::SurrealValue;
 
-use super::{is_unique_violation, Db};
+use super::{is_unique_violation, scope_sql, Db};
 use crate::domain::applicant::ValidApplicant;
 use crate::domain::kato::{Scope, ScopeField};
-
-/// The fixed condition that scopes a query to the user's region; the region itself is bound.
-fn scope_sql(field: ScopeField) -> &'static str {
-    match field {
-        ScopeField::Oblast => "oblast = $region",
-        ScopeField::District => "district = $region",
-    }
-}
 
 #[derive(Debug, Clone, SurrealValue, serde::Serialize)]
 pub struct ApplicantRow {
@@ -42,7 +34,7 @@ pub struct ApplicantRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const FIELDS: &str = "record::id(id) AS id, iin, last_name, first_name, middle_name, birth_date, gender, kato, \
+pub(crate) const FIELDS: &str = "record::id(id) AS id, iin, last_name, first_name, middle_name, birth_date, gender, kato, \
     street, house, flat, applicant_category, employment_category, status, ais_reason, mg_reason, list, sent, \
     version, created_at, updated_at";
 

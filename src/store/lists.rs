@@ -6,15 +6,8 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::SurrealValue;
 
 use super::applicants::ApplicantRow;
-use super::Db;
+use super::{scope_sql, Db};
 use crate::domain::kato::{Scope, ScopeField};
-
-fn scope_sql(field: ScopeField) -> &'static str {
-    match field {
-        ScopeField::Oblast => "oblast = $region",
-        ScopeField::District => "district = $region",
-    }
-}
 
 #[derive(Debug, Clone, SurrealValue, serde::Serialize)]
 pub struct ListRow {
@@ -206,9 +199,7 @@ pub async fn delete(db: &Db, field: ScopeField, region: &str, id: &str) -> anyho
     }
 }
 
-const APPLICANT_FIELDS: &str = "record::id(id) AS id, iin, last_name, first_name, middle_name, birth_date, gender, kato, \
-    street, house, flat, applicant_category, employment_category, status, ais_reason, mg_reason, list, sent, \
-    version, created_at, updated_at";
+use super::applicants::FIELDS as APPLICANT_FIELDS;
 
 /// A page of a list's applicants, in the order they were registered.
 pub async fn members(

@@ -204,3 +204,12 @@ pub fn is_write_conflict(err: &anyhow::Error) -> bool {
         || s.contains("write conflict")
         || s.contains("can be retried")
 }
+
+/// The fixed condition that scopes a query to a user's region (applicants and lists carry the
+/// same `oblast` / `district` fields); the region itself is always bound as `$region`.
+pub(crate) fn scope_sql(field: crate::domain::kato::ScopeField) -> &'static str {
+    match field {
+        crate::domain::kato::ScopeField::Oblast => "oblast = $region",
+        crate::domain::kato::ScopeField::District => "district = $region",
+    }
+}

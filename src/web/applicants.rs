@@ -824,24 +824,7 @@ async fn export(
         let batch = crate::store::lists::rows_of(&state.db, chunk).await?;
         xlsx.write_rows(&batch, &state.dict)?;
     }
-    let path = tokio::task::spawn_blocking(move || xlsx.finish())
-        .await
-        .map_err(|e| AppError::Internal(e.into()))??;
-    let file = tokio::fs::File::open(path.path())
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    drop(path);
     let ascii = format!("applicants-{}.xlsx", now.format("%Y%m%d-%H%M"));
     let utf8 = format!("Претенденты_{}.xlsx", now.format("%d.%m.%Y_%H-%M"));
-    Ok(Response::builder()
-        .header(
-            "content-type",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        .header(
-            "content-disposition",
-            crate::export::content_disposition(&ascii, &utf8),
-        )
-        .header("cache-control", "no-store")
-        .body(Body::from_async_read(file)))
+    super::xlsx_download(xlsx, &ascii, &utf8).await
 }

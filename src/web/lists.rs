@@ -6,7 +6,7 @@ use std::sync::Arc;
 use minijinja::{context, Value};
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Path, Query};
-use poem::{get, handler, Body, IntoResponse, Response, Route};
+use poem::{get, handler, IntoResponse, Response, Route};
 use serde::Deserialize;
 
 use super::auth::redirect;
@@ -15,7 +15,7 @@ use crate::domain::applicant::{allowed, fio, Status};
 use crate::domain::list::{parse_note, ListStatus};
 use crate::domain::user::User;
 use crate::error::{AppError, AppResult};
-use crate::export::{content_disposition, XlsxExport};
+use crate::export::XlsxExport;
 use crate::store::applicants::ApplicantRow;
 use crate::store::lists::{self as store, Formed, ListRow};
 
@@ -455,24 +455,9 @@ async fn export(
         "export rows gathered"
     );
     let rows = xlsx.rows_written();
-    let path = tokio::task::spawn_blocking(move || xlsx.finish())
-        .await
-        .map_err(|e| AppError::Internal(e.into()))??;
-    let file = tokio::fs::File::open(path.path())
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    // The open file stays readable after its name is removed (when `path` drops).
-    drop(path);
     let now = chrono::Utc::now().with_timezone(&tz);
     let ascii = format!("list-{}-{}.xlsx", list.num, now.format("%Y%m%d-%H%M"));
     let utf8 = format!("Список_{}_{}.xlsx", list.num, now.format("%d.%m.%Y_%H-%M"));
     tracing::info!(list = %id, rows, by = %user.login, "list exported");
-    Ok(Response::builder()
-        .header(
-            "content-type",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        .header("content-disposition", content_disposition(&ascii, &utf8))
-        .header("cache-control", "no-store")
-        .body(Body::from_async_read(file)))
+    super::xlsx_download(xlsx, &ascii, &utf8).await
 }

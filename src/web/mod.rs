@@ -133,3 +133,30 @@ pub fn merge<I: IntoIterator<Item = Value>>(parts: I) -> Value {
     }
     Value::from(map)
 }
+
+/// Finishes an Excel export off the async workers and streams the file as a download.
+pub async fn xlsx_download(
+    xlsx: crate::export::XlsxExport,
+    ascii_name: &str,
+    utf8_name: &str,
+) -> AppResult<Response> {
+    let path = tokio::task::spawn_blocking(move || xlsx.finish())
+        .await
+        .map_err(|e| AppError::Internal(e.into()))??;
+    let file = tokio::fs::File::open(path.path())
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    // The open file stays readable after its name is removed (when `path` drops).
+    drop(path);
+    Ok(Response::builder()
+        .header(
+            "content-type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .header(
+            "content-disposition",
+            crate::export::content_disposition(ascii_name, utf8_name),
+        )
+        .header("cache-control", "no-store")
+        .body(poem::Body::from_async_read(file)))
+}
