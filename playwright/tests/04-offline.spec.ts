@@ -82,7 +82,7 @@ test.describe("Работа без сети", () => {
     expect(queued).toHaveLength(5);
 
     await context.setOffline(false);
-    await expect.poll(() => badgeCount(page), { timeout: 20_000 }).toBe(0);
+    await expect.poll(() => badgeCount(page), { timeout: 45_000 }).toBe(0);
     expect(await countOnServer(page, last)).toBe(5);
 
     // A forced second replay of the same entries creates nothing new.
@@ -122,7 +122,7 @@ test.describe("Работа без сети", () => {
     await form.getByLabel("ИИН *").fill(freshIin());
     await form.getByRole("button", { name: "Сохранить" }).click();
     await expect(page.getByText("Новый претендент успешно добавлен!")).toBeVisible();
-    await expect.poll(() => badgeCount(page), { timeout: 20_000 }).toBe(0);
+    await expect.poll(() => badgeCount(page), { timeout: 45_000 }).toBe(0);
     expect(await countOnServer(page, "Повторная")).toBeGreaterThanOrEqual(1);
   });
 
@@ -152,7 +152,7 @@ test.describe("Работа без сети", () => {
 
     await page.unroute("**/cabinet/sync/**");
     await signIn(page, "mg_admin");
-    await expect.poll(() => badgeCount(page), { timeout: 20_000 }).toBe(0);
+    await expect.poll(() => badgeCount(page), { timeout: 45_000 }).toBe(0);
     expect(await countOnServer(page, last)).toBe(1);
   });
 
