@@ -10,8 +10,19 @@
   var S = global.TalapkerStorage;
   var running = null;
 
+  // A request that hangs (a half-open connection on a weak network) must not hold the queue:
+  // each one gives up after a while and the entry simply waits for the next attempt.
+  var TIMEOUT_MS = 10000;
+  function timedFetch(url, opts) {
+    var ctl = typeof AbortController !== "undefined" ? new AbortController() : null;
+    var timer = ctl ? setTimeout(function () { ctl.abort(); }, TIMEOUT_MS) : null;
+    return fetch(url, Object.assign({}, opts, ctl ? { signal: ctl.signal } : {})).finally(function () {
+      if (timer) clearTimeout(timer);
+    });
+  }
+
   function session() {
-    return fetch("/cabinet/sync/session", { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+    return timedFetch("/cabinet/sync/session", { credentials: "same-origin", cache: "no-store" }).then(function (r) {
       if (r.status === 401) return null;
       if (!r.ok) throw new Error("session " + r.status);
       return r.json();
@@ -20,7 +31,7 @@
 
   function sendOne(entry, csrf) {
     var body = Object.assign({}, entry.form, { idem_key: entry.key });
-    return fetch("/cabinet/sync/applicants", {
+    return timedFetch("/cabinet/sync/applicants", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },

@@ -21,6 +21,10 @@ var SHELL_URLS = [
   "/sw/queue.js",
 ];
 
+// Every time the browser starts this worker (after a restart, or to handle an event), it
+// tries the queue once; replays are idempotent, so an extra attempt costs nothing.
+self.TalapkerQueue.replay().then(notify).catch(function () {});
+
 self.addEventListener("install", function (event) {
   event.waitUntil(
     caches.open(SHELL).then(function (c) { return c.addAll(SHELL_URLS); }).then(function () { return self.skipWaiting(); })

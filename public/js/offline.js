@@ -179,6 +179,11 @@
   window.TalapkerReplay = replay;
 
   window.addEventListener("online", function () { banner(); replay(); });
+  // «Online» events are not reliable on every device: while entries wait, try again now and then,
+  // and keep the badge true to what the device holds (the worker may have sent them).
+  setInterval(function () {
+    badge().then(function (n) { if (n > 0) replay(); });
+  }, 5000);
   window.addEventListener("offline", banner);
 
   // Open a waiting entry in the form for correction (/cabinet/applicants/new?pending=KEY).
