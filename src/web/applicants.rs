@@ -233,11 +233,7 @@ const NO_DELETE: &str =
 const CONFLICT: &str = "Претендента уже изменил другой пользователь. Показаны текущие данные: проверьте их и сохраните снова.";
 
 fn require_writer(ctx: &Ctx) -> AppResult<&User> {
-    let user = require_user(ctx)?;
-    if !user.role.can_write() {
-        return Err(AppError::forbidden(ctx.t(NO_RIGHTS)));
-    }
-    Ok(user)
+    super::require_writer(ctx, ctx.t(NO_RIGHTS))
 }
 
 /// The add/edit form from the request body. The body is read here with the same limit the

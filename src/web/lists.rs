@@ -111,11 +111,10 @@ async fn index(
 }
 
 fn require_writer(ctx: &Ctx) -> AppResult<&User> {
-    let user = require_user(ctx)?;
-    if !user.role.can_write() {
-        return Err(AppError::forbidden("Недостаточно прав: формировать и изменять списки может только сотрудник мобильной группы"));
-    }
-    Ok(user)
+    super::require_writer(
+        ctx,
+        "Недостаточно прав: формировать и изменять списки может только сотрудник мобильной группы",
+    )
 }
 
 #[handler]

@@ -103,6 +103,15 @@ pub fn render(
     Ok(Html(html))
 }
 
+/// The signed-in user if they may write (the mobile group), else a 403 with `refusal`.
+pub fn require_writer<'a>(ctx: &'a Ctx, refusal: &str) -> AppResult<&'a crate::domain::user::User> {
+    let user = require_user(ctx)?;
+    if !user.role.can_write() {
+        return Err(AppError::forbidden(refusal));
+    }
+    Ok(user)
+}
+
 /// The signed-in user, or a redirect to the sign-in page.
 pub fn require_user(ctx: &Ctx) -> AppResult<&crate::domain::user::User> {
     ctx.user.as_ref().ok_or(AppError::Unauthorized)
