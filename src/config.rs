@@ -116,9 +116,68 @@ pub struct Settings {
         global = true
     )]
     pub rp_origin: String,
+
+    /// АИС «Рынок труда»: the base URL packages are delivered to (`{url}/api/packages`).
+    /// Unset: the АИС simulator runs inside this process at /ais-sim.
+    #[arg(long, env = "TALAPKER_AIS_URL", global = true)]
+    pub ais_url: Option<String>,
+
+    /// АИС: the bearer token the portal presents to АИС (and `ais-sim` expects). Unset: derived
+    /// from the secret key (enough for the built-in simulator only). Never printed.
+    #[arg(long, env = "TALAPKER_AIS_TOKEN", global = true, hide_env_values = true)]
+    pub ais_token: Option<String>,
+
+    /// АИС: the bearer token АИС must present to the results endpoint (`POST
+    /// /api/ais/results`), and that `ais-sim` presents. Unset: derived from the secret key.
+    #[arg(
+        long,
+        env = "TALAPKER_AIS_CALLBACK_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub ais_callback_token: Option<String>,
+
+    /// The URL АИС reaches this portal at, for the results callback. Unset: http://<listen>.
+    #[arg(long, env = "TALAPKER_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// ЭЦП: a directory of PEM certificates of the trusted root CAs. Defaults to
+    /// <data-dir>/trust. Nothing is trusted that is not there.
+    #[arg(long, env = "TALAPKER_TRUST_DIR", global = true)]
+    pub trust_dir: Option<PathBuf>,
+
+    /// The АИС simulator (built-in or `ais-sim`): how long a check takes, in milliseconds.
+    #[arg(
+        long,
+        env = "TALAPKER_AIS_DELAY_MS",
+        default_value_t = 3000,
+        global = true
+    )]
+    pub ais_delay_ms: u64,
+
+    /// The АИС simulator's person registry (CSV). Defaults to <data-dir>/ais-registry.csv,
+    /// generated on first use.
+    #[arg(long, env = "TALAPKER_AIS_REGISTRY", global = true)]
+    pub ais_registry: Option<PathBuf>,
+
+    /// Do not write the demo PKI (<data-dir>/pki) when the demo accounts are created.
+    #[arg(long, env = "TALAPKER_NO_DEMO_PKI", global = true)]
+    pub no_demo_pki: bool,
 }
 
 impl Settings {
+    pub fn trust_dir(&self) -> PathBuf {
+        self.trust_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("trust"))
+    }
+
+    pub fn ais_registry(&self) -> PathBuf {
+        self.ais_registry
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("ais-registry.csv"))
+    }
+
     pub fn db_url(&self) -> String {
         match &self.db {
             Some(url) => url.clone(),
@@ -143,6 +202,14 @@ impl Settings {
             session_minutes: 720,
             rp_id: "localhost".into(),
             rp_origin: "http://localhost:8080".into(),
+            ais_url: None,
+            ais_token: None,
+            ais_callback_token: None,
+            public_url: None,
+            trust_dir: None,
+            ais_delay_ms: 100,
+            ais_registry: None,
+            no_demo_pki: true,
         }
     }
 }
@@ -159,6 +226,21 @@ pub enum Command {
     /// ЭЦП: the demo PKI.
     #[command(subcommand)]
     Pki(PkiCommand),
+    /// The АИС «Рынок труда» simulator as its own process: its API on --listen, its own
+    /// embedded store (--db, default <data-dir>/ais-sim), the registry (--ais-registry), the
+    /// trust store (--trust-dir), tokens (--ais-token expected from the portal,
+    /// --ais-callback-token presented to it) and the check delay (--ais-delay-ms).
+    AisSim {
+        /// Only write a realistic person registry CSV to this file and exit.
+        #[arg(long)]
+        generate_registry: Option<PathBuf>,
+        /// How many people the generated registry has (besides the fixed demo people).
+        #[arg(long, default_value_t = 10_000)]
+        people: usize,
+        /// The seed of the generated registry (the same seed gives the same file).
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,8 @@ pub mod error;
 pub mod export;
 /// The translation catalogue (Russian, Kazakh).
 pub mod i18n;
+/// The exchange with АИС «Рынок труда»: payload, outbox delivery, the simulator.
+pub mod ais;
 /// ЭЦП: verifying CMS signatures of lists, and the demo PKI.
 pub mod signing;
 /// Building and running the application: the one place that wires everything.

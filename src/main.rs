@@ -50,6 +50,27 @@ async fn main() -> anyhow::Result<()> {
             // Close the database cleanly before exiting.
             drop(state);
         }
+        Command::AisSim {
+            generate_registry: Some(path),
+            people,
+            seed,
+        } => {
+            let n = talapker::ais::registry::generate(&path, people, seed)?;
+            println!("{n} people written to {}", path.display());
+        }
+        Command::AisSim {
+            generate_registry: None,
+            ..
+        } => {
+            let sim = startup::spawn_simulator(&settings).await?;
+            println!(
+                "АИС «Рынок труда» simulator listening on http://{} ({} people in the registry, {} trusted roots)",
+                sim.addr,
+                sim.state.registry.len(),
+                sim.state.trust.len()
+            );
+            sim.wait().await;
+        }
         Command::Migrate => {
             let db = store::connect(&settings).await?;
             let n = store::migrate(&db, &store::embedded_migrations()).await?;

@@ -113,19 +113,84 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
             println!(
                 "Demo accounts created (password «{DEMO_PASSWORD}»): mg_admin (mobile group, Astana), mg_field (mobile group, район Сарыарка), office (Astana), admin."
             );
+            if !settings.no_demo_pki {
+                write_demo_pki(settings)?;
+            }
         } else {
             println!(
                 "The database has no accounts. Add one with:\n  echo 'PASSWORD' | talapker user add --login LOGIN --role mobile_group --region 710000000 --iin IIN --name \"ФИО\" --password-stdin"
             );
         }
     }
+    let trust = load_trust(settings)?;
     Ok(Arc::new(AppState {
         db,
         settings: settings.clone(),
+        ais_callback_token: settings
+            .ais_callback_token
+            .clone()
+            .unwrap_or_else(|| derived_token(&secret, "ais-callback")),
         secret,
         dict,
         views: Views::new(),
+        trust,
+        public_url: std::sync::OnceLock::new(),
+        outbox_wake: Arc::new(tokio::sync::Notify::new()),
     }))
+}
+
+/// A token derived from the secret key, for the built-in АИС simulator.
+pub fn derived_token(secret: &[u8], purpose: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
+    mac.update(purpose.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The token the portal presents to АИС.
+pub fn ais_token(settings: &Settings, secret: &[u8]) -> String {
+    settings
+        .ais_token
+        .clone()
+        .unwrap_or_else(|| derived_token(secret, "ais-packages"))
+}
+
+/// The trust store: every PEM file of the trust directory (none: nothing is trusted).
+pub fn load_trust(settings: &Settings) -> anyhow::Result<crate::signing::TrustStore> {
+    let dir = settings.trust_dir();
+    if !dir.exists() {
+        tracing::warn!(dir = %dir.display(), "no trust directory: no ЭЦП signature will be accepted");
+        return Ok(crate::signing::TrustStore::empty());
+    }
+    let trust = crate::signing::TrustStore::from_dir(&dir)?;
+    tracing::info!(dir = %dir.display(), roots = trust.len(), "ЭЦП trust store loaded");
+    Ok(trust)
+}
+
+/// The demo PKI of a fresh demo database: `<data-dir>/pki/keys/AUTH_*_<login>.p12` (password
+/// [`crate::signing::pki::DEMO_P12_PASSWORD`]) and its root, which is put into the trust
+/// directory so that the demo keys are accepted. Nothing else puts the demo root there.
+pub fn write_demo_pki(settings: &Settings) -> anyhow::Result<()> {
+    let users: Vec<(&str, &str, &str)> = DEMO_ACCOUNTS
+        .iter()
+        .map(|(login, _, _, iin, name)| (*login, *name, *iin))
+        .collect();
+    let dir = settings.data_dir.join("pki");
+    let pki = crate::signing::pki::write_demo_pki(
+        &dir,
+        &users,
+        crate::signing::pki::DEMO_P12_PASSWORD,
+    )?;
+    let trust = settings.trust_dir();
+    std::fs::create_dir_all(&trust)?;
+    std::fs::copy(&pki.root_pem, trust.join("demo-root.pem"))?;
+    println!(
+        "Demo ЭЦП keys written to {} (password «{}»); the demo root is trusted through {}.",
+        dir.join("keys").display(),
+        crate::signing::pki::DEMO_P12_PASSWORD,
+        trust.join("demo-root.pem").display()
+    );
+    Ok(())
 }
 
 /// A running server: its address, and a handle that stops it.
@@ -170,7 +235,31 @@ pub async fn spawn(state: Arc<AppState>) -> anyhow::Result<Running> {
         .and_then(|a| a.as_socket_addr().copied())
         .context("reading the bound address")?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = web::routes(state.clone());
+    let public = state
+        .settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let _ = state.public_url.set(public.trim_end_matches('/').to_string());
+    let mut background = Vec::new();
+    // АИС: the configured endpoint, or the simulator inside this process.
+    let (endpoint, sim) = match &state.settings.ais_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let sim = built_in_simulator(&state).await?;
+            background.push(tokio::spawn(crate::ais::sim::worker(sim.clone())));
+            (format!("http://{addr}/ais-sim"), Some(sim))
+        }
+    };
+    background.push(tokio::spawn(crate::ais::delivery::worker(
+        state.db.clone(),
+        crate::ais::delivery::Endpoint {
+            base: endpoint,
+            token: ais_token(&state.settings, &state.secret),
+        },
+        state.outbox_wake.clone(),
+    )));
+    let app = web::routes(state.clone(), sim);
     let sweeper_db = state.db.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -200,8 +289,43 @@ pub async fn spawn(state: Arc<AppState>) -> anyhow::Result<Running> {
         state,
         stop,
         task,
-        background: vec![sweeper],
+        background: {
+            background.push(sweeper);
+            background
+        },
     })
+}
+
+/// The АИС simulator inside the portal: its own store (in memory with an in-memory portal,
+/// else `<data-dir>/ais-sim`), the registry (generated on first use), the portal's trust store.
+async fn built_in_simulator(state: &AppState) -> anyhow::Result<Arc<crate::ais::sim::SimState>> {
+    let settings = &state.settings;
+    let url = if settings.db_url().starts_with("mem://") {
+        "mem://".to_string()
+    } else {
+        format!("surrealkv://{}", settings.data_dir.join("ais-sim").display())
+    };
+    let db = crate::ais::sim::open_store(&url).await?;
+    let registry = load_or_generate_registry(settings)?;
+    Ok(Arc::new(crate::ais::sim::SimState {
+        db,
+        registry,
+        trust: state.trust.clone(),
+        token_in: ais_token(settings, &state.secret),
+        token_out: state.ais_callback_token.clone(),
+        delay: Duration::from_millis(settings.ais_delay_ms),
+        wake: Arc::new(tokio::sync::Notify::new()),
+    }))
+}
+
+/// The simulator's registry: the configured file, generated (10 000 people) when missing.
+pub fn load_or_generate_registry(settings: &Settings) -> anyhow::Result<crate::ais::registry::Registry> {
+    let path = settings.ais_registry();
+    if !path.exists() {
+        let n = crate::ais::registry::generate(&path, 10_000, 2026)?;
+        tracing::info!(path = %path.display(), people = n, "АИС simulator: registry generated");
+    }
+    crate::ais::registry::Registry::load(&path)
 }
 
 async fn shutdown_signal() {
@@ -224,4 +348,82 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown requested: finishing in-flight requests");
+}
+
+/// A running standalone АИС simulator (`talapker ais-sim`).
+pub struct SimRunning {
+    pub addr: SocketAddr,
+    pub state: Arc<crate::ais::sim::SimState>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl SimRunning {
+    pub async fn wait(self) {
+        let _ = self.task.await;
+        self.worker.abort();
+    }
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+        self.worker.abort();
+        let _ = self.worker.await;
+    }
+}
+
+/// Starts the АИС simulator as its own server: `--listen`, its store at `--db` (default
+/// `<data-dir>/ais-sim`), `--ais-registry`, `--trust-dir`, `--ais-token` (expected from the
+/// portal), `--ais-callback-token` (presented to the portal), `--ais-delay-ms`.
+pub async fn spawn_simulator(settings: &Settings) -> anyhow::Result<SimRunning> {
+    let url = settings.db.clone().unwrap_or_else(|| {
+        format!("surrealkv://{}", settings.data_dir.join("ais-sim").display())
+    });
+    let db = crate::ais::sim::open_store(&url).await?;
+    let secret = load_or_create_secret(&settings.data_dir)?;
+    let state = Arc::new(crate::ais::sim::SimState {
+        db,
+        registry: load_or_generate_registry(settings)?,
+        trust: load_trust(settings)?,
+        token_in: ais_token(settings, &secret),
+        token_out: settings
+            .ais_callback_token
+            .clone()
+            .unwrap_or_else(|| derived_token(&secret, "ais-callback")),
+        delay: Duration::from_millis(settings.ais_delay_ms),
+        wake: Arc::new(tokio::sync::Notify::new()),
+    });
+    let acceptor = TcpListener::bind(settings.listen.to_string())
+        .into_acceptor()
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("reading the bound address")?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = crate::ais::sim::routes(state.clone());
+    let task = tokio::spawn(async move {
+        Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                app,
+                async move {
+                    tokio::select! {
+                        _ = stopped => {},
+                        _ = shutdown_signal() => {},
+                    }
+                },
+                Some(Duration::from_secs(5)),
+            )
+            .await
+    });
+    let worker = tokio::spawn(crate::ais::sim::worker(state.clone()));
+    Ok(SimRunning {
+        addr,
+        state,
+        stop,
+        task,
+        worker,
+    })
 }

@@ -131,10 +131,11 @@ async fn the_list_page_shows_its_applicants_and_the_buttons() {
     assert!(html.contains("Сейфуллина, 37, 256"));
     assert!(html.contains("Подписать ЭЦП и отправить на проверку"));
     assert!(html.contains("Экспорт в Excel"));
-    // Signing is honest about not being available yet.
+    // The signing dialog asks for the key file and its password (fig. 23–24).
     let (status, html) = b.get_text(&format!("/cabinet/lists/{id}/sign")).await;
     assert_eq!(status, 200);
-    assert!(html.contains("пока недоступны"));
+    assert!(html.contains("role=\"dialog\""));
+    assert!(html.contains(">Отправить</button>"));
     app.stop().await;
 }
 

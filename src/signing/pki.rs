@@ -690,6 +690,9 @@ pub struct DemoPki {
     pub key_files: Vec<PathBuf>,
 }
 
+/// The password of the demo `.p12` files written on a fresh demo database.
+pub const DEMO_P12_PASSWORD: &str = "demo1234";
+
 /// The demo root's common name.
 pub const DEMO_ROOT_NAME: &str = "Talapker DEMO Root CA (не для эксплуатации)";
 

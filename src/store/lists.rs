@@ -21,11 +21,13 @@ pub struct ListRow {
     pub created_by: String,
     pub status_changed_at: DateTime<Utc>,
     pub status_changed_by: String,
+    /// How many versions were signed and sent (0 while never sent).
+    pub signed: i64,
 }
 
 const FIELDS: &str =
     "record::id(id) AS id, num, region, note, status, members, created_at, created_by, \
-                      status_changed_at, status_changed_by";
+                      status_changed_at, status_changed_by, signed ?? 0 AS signed";
 
 pub enum Formed {
     New {

@@ -5,6 +5,7 @@ pub mod applicants;
 pub mod dictionaries;
 pub mod lists;
 pub mod passkeys;
+pub mod signing;
 pub mod sessions;
 pub mod users;
 

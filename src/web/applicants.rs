@@ -149,6 +149,20 @@ async fn table_context(
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let keys: Vec<String> = rows.iter().map(|r| r.list.clone()).collect();
     let lists = store::lists_of(&state.db, &keys).await?;
+    // Lists on this page that АИС is checking: the page polls them and reloads on a result.
+    let mut waiting: Vec<String> = lists
+        .values()
+        .filter(|l| l.status == "sent")
+        .map(|l| l.id.clone())
+        .collect();
+    waiting.sort();
+    let poll = (!waiting.is_empty()).then(|| {
+        format!(
+            "ids={}&since={}",
+            waiting.join(","),
+            super::signing::stamp(chrono::Utc::now())
+        )
+    });
     let rows: Vec<Value> = rows
         .iter()
         .map(|r| row_view(state, ctx, user, r, lists.get(&r.list)))
@@ -166,6 +180,7 @@ async fn table_context(
         searching => !q.search().is_all(),
         legend => legend(ctx),
         flash => flash_text(&q.msg).map(|m| ctx.t(m).to_string()),
+        poll => poll,
     })
 }
 

@@ -31,7 +31,12 @@ pub fn routes() -> Route {
         .at("/:id/rename", get(rename_form).post(rename))
         .at("/:id/delete", get(confirm_delete).post(delete))
         .at("/:id/export.xlsx", get(export))
-        .at("/:id/sign", get(sign_unavailable))
+        .at(
+            "/:id/sign",
+            get(super::signing::dialog).post(super::signing::sign),
+        )
+        .at("/:id/payload", get(super::signing::list_payload))
+        .at("/changes", get(super::signing::changes))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,6 +92,18 @@ async fn table_context(
     )
     .await?;
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let waiting: Vec<&str> = rows
+        .iter()
+        .filter(|l| l.status == "sent")
+        .map(|l| l.id.as_str())
+        .collect();
+    let poll = (!waiting.is_empty()).then(|| {
+        format!(
+            "ids={}&since={}",
+            waiting.join(","),
+            super::signing::stamp(chrono::Utc::now())
+        )
+    });
     let rows: Vec<Value> = rows
         .iter()
         .enumerate()
@@ -95,7 +112,7 @@ async fn table_context(
     let flash = flash_text(msg).map(|m| ctx.t(m).to_string());
     Ok(context! {
         rows => rows, total => total, page => page, pages => pages,
-        flash => flash, flash_error => msg == "empty",
+        flash => flash, flash_error => msg == "empty", poll => poll,
     })
 }
 
@@ -272,10 +289,17 @@ async fn show(
             )
         })
         .collect();
+    let versions = crate::store::signing::versions(&state.db, &id).await?;
+    let status = ListStatus::parse(&list.status);
+    let flash = (q.msg == "sent")
+        .then(|| ctx.t("Список подписан и отправлен на проверку в АИС «Рынок труда»"));
     let c = context! {
         list => list_view(state, ctx, user, &list, 0),
         members => members, page => page, pages => pages,
-        can_sign => user.role.can_write() && ListStatus::parse(&list.status) != ListStatus::Sent,
+        can_sign => user.role.can_write() && status != ListStatus::Sent && list.members > 0,
+        versions => versions,
+        flash => flash,
+        poll => (status == ListStatus::Sent).then(|| super::signing::stamp(list.status_changed_at)),
     };
     Ok(render(state, ctx, "lists", "lists/show.html", c)?.into_response())
 }
@@ -381,23 +405,6 @@ async fn delete(
         return Ok(render(state, ctx, "lists", "lists/_deleted.html", c)?.into_response());
     }
     Ok(redirect("/cabinet/lists?msg=deleted"))
-}
-
-#[handler]
-async fn sign_unavailable(
-    Data(state): Data<&Arc<AppState>>,
-    Data(ctx): Data<&Ctx>,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    let user = require_user(ctx)?;
-    let list = load(state, user, &id).await?;
-    let c = context! { list => list_view(state, ctx, user, &list, 0) };
-    let tmpl = if ctx.htmx {
-        "lists/_sign_unavailable.html"
-    } else {
-        "lists/sign_unavailable_page.html"
-    };
-    Ok(render(state, ctx, "lists", tmpl, c)?.into_response())
 }
 
 #[handler]

@@ -7,6 +7,7 @@ pub mod context;
 pub mod lists;
 pub mod offline;
 pub mod passkeys;
+pub mod signing;
 
 use std::sync::Arc;
 
@@ -30,6 +31,14 @@ pub struct AppState {
     pub secret: Vec<u8>,
     pub dict: Dictionaries,
     pub views: Views,
+    /// ЭЦП: the trusted root CAs.
+    pub trust: crate::signing::TrustStore,
+    /// The bearer token АИС presents to the results endpoint.
+    pub ais_callback_token: String,
+    /// Where АИС posts results: `{public}/api/ais/results` (set once the port is bound).
+    pub public_url: std::sync::OnceLock<String>,
+    /// Wakes the outbox worker when a package is written.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 #[derive(RustEmbed)]
@@ -37,7 +46,22 @@ pub struct AppState {
 struct PublicFiles;
 
 /// Every URL of the application.
-pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
+pub fn routes(
+    state: Arc<AppState>,
+    sim: Option<Arc<crate::ais::sim::SimState>>,
+) -> poem::endpoint::BoxEndpoint<'static> {
+    let portal = portal_routes(state);
+    match sim {
+        Some(sim) => Route::new()
+            .nest("/ais-sim", crate::ais::sim::routes(sim))
+            .nest("/", portal)
+            .map_to_response()
+            .boxed(),
+        None => portal.map_to_response().boxed(),
+    }
+}
+
+fn portal_routes(state: Arc<AppState>) -> impl poem::Endpoint {
     offline::root_routes(Route::new())
         .at("/healthz", get(healthz))
         .nest("/static", EmbeddedFilesEndpoint::<PublicFiles>::new())
@@ -49,6 +73,7 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint {
                 .nest("/lists", lists::routes()),
         )
         .nest("/profile", passkeys::routes())
+        .nest("/api/ais", signing::api_routes())
         .at("/kato", get(applicants::kato_picker))
         .around(context::middleware)
         .data(state)
