@@ -9,7 +9,11 @@ const targetDir = process.env.CARGO_TARGET_DIR
   : path.resolve(__dirname, "..", "target");
 const binary = path.join(targetDir, "debug", "talapker");
 const port = Number(process.env.TALAPKER_E2E_PORT || 18080);
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "talapker-e2e-"));
+// The config is evaluated again in every worker: they inherit the runner's data directory
+// through the environment (the specs read the demo ЭЦП keys from it).
+const dataDir =
+  process.env.TALAPKER_E2E_DATA_DIR ||
+  (process.env.TALAPKER_E2E_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "talapker-e2e-")));
 
 export default defineConfig({
   testDir: "./tests",
@@ -48,7 +52,7 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `"${binary}" --db mem:// --listen 127.0.0.1:${port} --data-dir "${dataDir}" --log warn --rp-origin http://localhost:${port}`,
+    command: `"${binary}" --db mem:// --listen 127.0.0.1:${port} --data-dir "${dataDir}" --log warn --rp-origin http://localhost:${port} --ais-delay-ms 2000`,
     url: `http://localhost:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -93,7 +93,7 @@ const KUANYSH_TYPO: Person = Person {
     first: "Куанышбек",
     middle: "",
     gender: "male",
-    employment: "self_employed",
+    employment: "unemployed",
 };
 /// In regular work: «Претендент трудоустроен».
 const VASILIEV: Person = Person {

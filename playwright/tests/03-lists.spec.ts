@@ -89,10 +89,10 @@ test.describe("6–8. Списки", () => {
     await expect(member).toContainText(a.iin);
     await expect(member).toContainText("Момышулы, 26, 36");
     await expect(member.getByRole("img", { name: "Не проверен" })).toBeVisible();
-    // Signing is not available yet, and says so instead of pretending.
+    // «Подписать ЭЦП и отправить на проверку» opens the key dialog (fig. 23–24); «Отмена» closes it.
     await page.getByRole("link", { name: "Подписать ЭЦП и отправить на проверку" }).click();
-    await expect(page.getByRole("dialog")).toContainText("пока недоступны");
-    await page.getByRole("dialog").getByRole("link", { name: "Закрыть" }).click();
+    await expect(page.getByRole("dialog").getByLabel("Ключ ЭЦП (файл с префиксом AUTH)")).toBeVisible();
+    await page.getByRole("dialog").getByRole("link", { name: "Отмена" }).click();
     await expect(page.getByRole("dialog")).toHaveCount(0);
 
     const [download] = await Promise.all([

@@ -334,8 +334,23 @@ fn duplicate_context(state: &AppState, ctx: &Ctx, user: &User, owner: &store::Ow
 /// After a successful write: htmx reloads the table in place with the message; without
 /// JavaScript the browser is sent back to the tab.
 async fn after_write(state: &AppState, ctx: &Ctx, user: &User, msg: &str) -> AppResult<Response> {
-    let from_tab =
-        super::local_path(&ctx.current_url).split('?').next() == Some("/cabinet/applicants");
+    let current = super::local_path(&ctx.current_url);
+    let current_path = current.split('?').next().unwrap_or_default();
+    let from_tab = current_path == "/cabinet/applicants";
+    // Edited from a list's page (manual §10, fig. 27): back to that list, with the message.
+    if ctx.htmx
+        && current_path.starts_with("/cabinet/lists/")
+        && current_path.len() > "/cabinet/lists/".len()
+        && current_path["/cabinet/lists/".len()..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric())
+    {
+        let mut resp = Response::builder().status(StatusCode::OK).finish();
+        let to = format!("{current_path}?msg={msg}");
+        resp.headers_mut()
+            .insert("HX-Redirect", to.parse().expect("ascii path"));
+        return Ok(resp);
+    }
     if ctx.htmx && !from_tab {
         let mut resp = Response::builder().status(StatusCode::OK).finish();
         let to = format!("/cabinet/applicants?msg={msg}");

@@ -291,8 +291,11 @@ async fn show(
         .collect();
     let versions = crate::store::signing::versions(&state.db, &id).await?;
     let status = ListStatus::parse(&list.status);
-    let flash = (q.msg == "sent")
-        .then(|| ctx.t("Список подписан и отправлен на проверку в АИС «Рынок труда»"));
+    let flash = match q.msg.as_str() {
+        "sent" => Some(ctx.t("Список подписан и отправлен на проверку в АИС «Рынок труда»")),
+        "edited" => Some(ctx.t("Редактирование прошло успешно!")),
+        _ => None,
+    };
     let c = context! {
         list => list_view(state, ctx, user, &list, 0),
         members => members, page => page, pages => pages,
