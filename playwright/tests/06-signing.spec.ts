@@ -132,3 +132,47 @@ test.describe("9–11. Отправка списка на проверку в А
     await expect(page.getByRole("dialog").getByLabel("Пароль к ключу ЭЦП")).toHaveCount(0);
   });
 });
+
+test.describe("9. On a desktop where NCALayer runs", () => {
+  test("the dialog offers NCALayer and a list signed there is accepted", async ({ page }) => {
+    // NCALayer, played by the test: it signs what the page sends with the user's AUTH key.
+    const signer = require("../../public/js/signer.js");
+    const fs = require("fs");
+    const requests: any[] = [];
+    await page.routeWebSocket("wss://127.0.0.1:13579/", (ws) => {
+      ws.send(JSON.stringify({ result: { version: "1.4" } }));
+      ws.onMessage(async (message) => {
+        const req = JSON.parse(String(message));
+        requests.push(req);
+        const payload = Buffer.from(req.args.data, "base64");
+        const signed = await signer.signWithP12(
+          new Uint8Array(fs.readFileSync(key("AUTH_RSA256_mg_admin.p12"))),
+          "demo1234",
+          new Uint8Array(payload),
+        );
+        ws.send(JSON.stringify({ status: true, body: { result: [signed.cmsBase64] } }));
+      });
+    });
+    await signIn(page, "mg_admin");
+    await createList(page, "прочие перед NCALayer");
+    await addApplicant(page, { iin: "000101500011", last: "Сейткали", first: "Нурлан", middle: "Ерланович" });
+    await createList(page, "через NCALayer");
+    const listRow = page.getByRole("row").filter({ hasText: "через NCALayer" });
+    await listRow.getByRole("button", { name: "Действия" }).click();
+    await listRow.getByRole("menuitem", { name: "Просмотреть" }).click();
+    await page.getByRole("link", { name: "Подписать ЭЦП и отправить на проверку" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByRole("button", { name: "Подписать через NCALayer" }).click();
+    await expect(page.getByTestId("list-status")).toHaveText("отправлен в АИС «Рынок труда»");
+    expect(requests).toHaveLength(1);
+    expect(requests[0].module).toBe("kz.gov.pki.knca.basics");
+    expect(requests[0].method).toBe("sign");
+    expect(requests[0].args.format).toBe("cms");
+    expect(requests[0].args.signerParams.iin).toBe("941008400880");
+    // АИС checks it like any other: «Некорректные данные» (the employment category differs).
+    await expect(page.getByTestId("list-status")).toHaveText("получен из АИС «Рынок труда»", { timeout: 30_000 });
+    await expect(
+      memberRow(page, "Сейткали").getByRole("button", { name: 'Причина отказа в АИС "Рынок труда": Некорректные данные' }),
+    ).toBeVisible();
+  });
+});
