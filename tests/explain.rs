@@ -97,3 +97,33 @@ async fn lookups_by_iin_prefix_list_and_idempotency_key_use_their_indexes() {
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_outbox_list_versions_and_a_lists_payload_use_their_indexes() {
+    let app = App::start().await;
+    assert_uses(
+        &app,
+        "SELECT * FROM outbox WHERE state = 'pending' AND next_at <= time::now() ORDER BY next_at LIMIT 20",
+        "outbox_due",
+    )
+    .await;
+    assert_uses(
+        &app,
+        "SELECT * FROM list_version WHERE list = $list ORDER BY version DESC",
+        "list_version_list",
+    )
+    .await;
+    assert_uses(
+        &app,
+        "SELECT * FROM list_version WHERE package = $key",
+        "list_version_package",
+    )
+    .await;
+    assert_uses(
+        &app,
+        "SELECT * FROM applicant WHERE list = $list ORDER BY id",
+        "applicant_list",
+    )
+    .await;
+    app.stop().await;
+}

@@ -508,3 +508,42 @@ async fn out_of_the_box_the_built_in_simulator_answers() {
     assert_eq!(applicant(&app, KUANYSH_TYPO.iin).await.2, "ФИО не совпадает с данными ГБД ФЛ");
     app.stop().await;
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn a_queued_package_survives_a_restart_and_is_delivered_once() {
+    let ais_port = free_port();
+    let portal_port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let on_disk = |dir: &std::path::Path| {
+        let mut s = settings(dir, &format!("127.0.0.1:{portal_port}"), Some(format!("http://127.0.0.1:{ais_port}")));
+        s.db = Some(format!("surrealkv://{}", dir.join("db").display()));
+        s
+    };
+    let app = App::start_with(on_disk(dir.path()), dir).await;
+    let b = app.signed_in("mg_admin").await;
+    add(&b, &AINUR).await;
+    let list = form_list(&b).await;
+    let (status, _) = sign(&b, &list, "AUTH_RSA256_mg_admin.p12").await;
+    assert_eq!(status, 200);
+    // АИС is down; the portal goes down too, with the package still waiting.
+    let dir = app.stop().await;
+    let (sim, _sim_dir) = start_sim(&format!("127.0.0.1:{ais_port}")).await;
+    let app = App::start_with(on_disk(dir.path()), dir).await;
+    let rows = talapker::store::signing::outbox_all(&app.state().db).await.unwrap();
+    assert_eq!(rows.len(), 1, "the package outlived the restart");
+    wait_for_status(&app, &list, "received").await;
+    assert_eq!(applicant(&app, AINUR.iin).await.1, "passed");
+    assert_eq!(sim_packages(&sim).await, (1, 1));
+    let rows = talapker::store::signing::outbox_all(&app.state().db).await.unwrap();
+    assert_eq!(rows[0].state, "delivered");
+    app.stop().await;
+    sim.stop().await;
+}
