@@ -2,6 +2,7 @@
 //! value (nothing is formatted into a query) and return plain Rust types.
 
 pub mod applicants;
+pub mod audit;
 pub mod dictionaries;
 pub mod lists;
 pub mod passkeys;

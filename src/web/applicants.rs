@@ -401,8 +401,13 @@ async fn create(
         .scope_of(&valid.kato)
         .ok_or_else(|| AppError::BadRequest("Неизвестный код КАТО".into()))?;
     match store::create(&state.db, &valid, &scope, &user.login, form.idem_key.trim()).await? {
-        Created::New(id) | Created::Replayed(id) => {
+        Created::New(id) => {
             tracing::info!(applicant = %id, by = %user.login, "applicant added");
+            super::audit::by_user(state, ctx, "applicant_added", &format!("applicant:{id}"), valid.iin.as_str()).await;
+            after_write(state, ctx, user, "added").await
+        }
+        Created::Replayed(id) => {
+            tracing::info!(applicant = %id, by = %user.login, "applicant add replayed");
             after_write(state, ctx, user, "added").await
         }
         Created::DuplicateIin(owner) => {
@@ -683,7 +688,15 @@ async fn update(
     )
     .await?
     {
-        Updated::Ok => after_write(state, ctx, user, "edited").await,
+        Updated::Ok => {
+            let (action, details) = if new_status == Status::Refused && status != Status::Refused {
+                ("applicant_refused", valid.mg_reason.clone())
+            } else {
+                ("applicant_edited", format!("{} → {}", status.code(), new_status.code()))
+            };
+            super::audit::by_user(state, ctx, action, &format!("applicant:{id}"), &details).await;
+            after_write(state, ctx, user, "edited").await
+        }
         Updated::Conflict => {
             // Show the current values, so the user sees what the other person saved.
             let (fresh, fresh_list) = load(state, ctx, user, &id).await?;
@@ -759,6 +772,7 @@ async fn delete(
         return Err(AppError::forbidden(ctx.t(NO_DELETE)));
     }
     tracing::info!(applicant = %id, by = %user.login, "applicant deleted");
+    super::audit::by_user(state, ctx, "applicant_deleted", &format!("applicant:{id}"), "").await;
     after_write(state, ctx, user, "deleted").await
 }
 

@@ -118,6 +118,8 @@ async fn login(
             )
             .await?;
             tracing::warn!(%login, failures = n, ip = ?ctx.ip, "failed sign-in");
+            let actor: String = login.chars().take(64).collect();
+            super::audit::record(state, Some(ctx), &actor, row.as_ref().map(|r| r.region.as_str()), "sign_in_failed", &format!("user:{actor}"), &format!("{n}")).await;
             if n >= MAX_FAILURES {
                 return refuse(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -130,6 +132,7 @@ async fn login(
     store::users::clear_failures(&state.db, &login).await?;
     let cookie = start_session(state, ctx, &user.id).await?;
     tracing::info!(%login, ip = ?ctx.ip, "signed in");
+    super::audit::record(state, Some(ctx), &user.login, Some(&user.region), "sign_in", &format!("user:{}", user.login), "").await;
     let mut resp = redirect("/cabinet/applicants");
     resp.headers_mut().append("set-cookie", cookie);
     Ok(resp)
@@ -171,6 +174,7 @@ pub async fn start_session(
 async fn logout(Data(state): Data<&Arc<AppState>>, Data(ctx): Data<&Ctx>) -> AppResult<Response> {
     if let Some(key) = &ctx.session_key {
         store::sessions::delete(&state.db, key).await?;
+        super::audit::by_user(state, ctx, "sign_out", "", "").await;
     }
     let mut resp = redirect("/");
     let cookie = set_cookie(state, SESSION_COOKIE, "", Some(0));

@@ -206,6 +206,7 @@ async fn create(
     match store::form(&state.db, field, &user.region, &scope, &note, &user.login).await? {
         Formed::New { id, num, members } => {
             tracing::info!(list = %id, num, members, by = %user.login, "list formed");
+            super::audit::by_user(state, ctx, "list_formed", &format!("list:{id}"), &format!("№ {num}, {members}")).await;
             Ok(redirect("/cabinet/lists?msg=formed"))
         }
         Formed::NoApplicants => {
@@ -360,6 +361,7 @@ async fn rename(
     if !store::rename(&state.db, field, &user.region, &id, &note).await? {
         return Err(AppError::forbidden(SENT_REFUSAL));
     }
+    super::audit::by_user(state, ctx, "list_renamed", &format!("list:{id}"), &note).await;
     if ctx.htmx {
         // The row updates in place.
         let list = load(state, user, &id).await?;
@@ -402,6 +404,7 @@ async fn delete(
         return Err(AppError::forbidden(SENT_REFUSAL));
     }
     tracing::info!(list = %id, by = %user.login, "list deleted");
+    super::audit::by_user(state, ctx, "list_deleted", &format!("list:{id}"), "").await;
     if ctx.htmx {
         // The row swaps out; the message and the closed dialog come out of band.
         let c = context! { message => ctx.t("Список был удален") };

@@ -1,6 +1,7 @@
 //! The HTTP layer: one module per area, each exposing `routes()`; this file mounts them.
 
 pub mod applicants;
+pub mod audit;
 pub mod auth;
 pub mod cabinet;
 pub mod context;
@@ -74,6 +75,7 @@ fn portal_routes(state: Arc<AppState>) -> impl poem::Endpoint {
         )
         .nest("/profile", passkeys::routes())
         .nest("/api/ais", signing::api_routes())
+        .nest("/admin", audit::routes())
         .at("/kato", get(applicants::kato_picker))
         .around(context::middleware)
         .data(state)

@@ -165,6 +165,7 @@ pub async fn sign(
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(list = %id, by = %user.login, error = %e, "ЭЦП signature refused");
+            super::audit::by_user(state, ctx, "list_sign_refused", &format!("list:{id}"), &e.to_string()).await;
             return Ok(sign_error(StatusCode::UNPROCESSABLE_ENTITY, &msg(&e.to_string())));
         }
     };
@@ -205,6 +206,7 @@ pub async fn sign(
         SignOutcome::Sent => {
             state.outbox_wake.notify_one();
             tracing::info!(list = %id, version, package = %package_id, by = %user.login, serial = %signer.serial_number, "list signed and queued for АИС");
+            super::audit::by_user(state, ctx, "list_signed", &format!("list:{id}"), &format!("v{version}, {}, {}", signer.subject, signer.serial_number)).await;
             Ok(Json(serde_json::json!({
                 "ok": true,
                 "location": format!("/cabinet/lists/{id}?msg=sent"),
@@ -301,6 +303,16 @@ async fn results(req: &Request, Data(state): Data<&Arc<AppState>>, body: poem::B
     match store::apply_results(&state.db, &results).await {
         Ok(store::ResultsOutcome::Applied { passed, failed }) => {
             tracing::info!(list = %results.list_id, version = results.version, passed, failed, "АИС results applied");
+            let region: Option<String> = match state
+                .db
+                .query("(SELECT VALUE region FROM type::record('list', $id))[0]")
+                .bind(("id", results.list_id.clone()))
+                .await
+            {
+                Ok(mut r) => r.take(0).unwrap_or(None),
+                Err(_) => None,
+            };
+            super::audit::record(state, None, crate::ais::AIS_ACTOR, region.as_deref(), "ais_results", &format!("list:{}", results.list_id), &format!("v{}: {passed} / {failed}", results.version)).await;
             Json(serde_json::json!({"status": "applied", "passed": passed, "failed": failed})).into_response()
         }
         Ok(store::ResultsOutcome::Duplicate) => {
