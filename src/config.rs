@@ -160,6 +160,25 @@ pub struct Settings {
     #[arg(long, env = "TALAPKER_AIS_REGISTRY", global = true)]
     pub ais_registry: Option<PathBuf>,
 
+    /// Scheduled backups: a directory the server writes `talapker-<time>.surql` into every
+    /// --backup-every-minutes (the embedded database is locked by the server, so this is how
+    /// a running embedded server is backed up). Unset: no scheduled backups.
+    #[arg(long, env = "TALAPKER_BACKUP_DIR", global = true)]
+    pub backup_dir: Option<PathBuf>,
+
+    /// Scheduled backups: minutes between two backups.
+    #[arg(
+        long,
+        env = "TALAPKER_BACKUP_EVERY_MINUTES",
+        default_value_t = 1440,
+        global = true
+    )]
+    pub backup_every_minutes: u64,
+
+    /// Scheduled backups: how many to keep.
+    #[arg(long, env = "TALAPKER_BACKUP_KEEP", default_value_t = 14, global = true)]
+    pub backup_keep: usize,
+
     /// Do not write the demo PKI (<data-dir>/pki) when the demo accounts are created.
     #[arg(long, env = "TALAPKER_NO_DEMO_PKI", global = true)]
     pub no_demo_pki: bool,
@@ -210,6 +229,9 @@ impl Settings {
             ais_delay_ms: 100,
             ais_registry: None,
             no_demo_pki: true,
+            backup_dir: None,
+            backup_every_minutes: 1440,
+            backup_keep: 14,
         }
     }
 }
@@ -226,6 +248,15 @@ pub enum Command {
     /// ЭЦП: the demo PKI.
     #[command(subcommand)]
     Pki(PkiCommand),
+    /// Write the whole database to FILE (SurrealQL). For the embedded database, stop the
+    /// server first or use the scheduled backups (--backup-dir).
+    Backup {
+        file: PathBuf,
+    },
+    /// Load a backup FILE into an empty database (a fresh --data-dir or --db).
+    Restore {
+        file: PathBuf,
+    },
     /// The АИС «Рынок труда» simulator as its own process: its API on --listen, its own
     /// embedded store (--db, default <data-dir>/ais-sim), the registry (--ais-registry), the
     /// trust store (--trust-dir), tokens (--ais-token expected from the portal,

@@ -71,6 +71,21 @@ async fn main() -> anyhow::Result<()> {
             );
             sim.wait().await;
         }
+        Command::Backup { file } => {
+            let db = store::connect(&settings).await?;
+            let size = store::backup::export(&db, &file).await?;
+            println!("backup written to {} ({size} bytes)", file.display());
+        }
+        Command::Restore { file } => {
+            let db = store::connect(&settings).await?;
+            store::backup::restore(&db, &file).await?;
+            let n = store::migrate(&db, &store::embedded_migrations()).await?;
+            println!(
+                "{} restored into {} ({n} newer migration(s) applied)",
+                file.display(),
+                settings.db_url()
+            );
+        }
         Command::Migrate => {
             let db = store::connect(&settings).await?;
             let n = store::migrate(&db, &store::embedded_migrations()).await?;

@@ -259,6 +259,14 @@ pub async fn spawn(state: Arc<AppState>) -> anyhow::Result<Running> {
         },
         state.outbox_wake.clone(),
     )));
+    if let Some(dir) = state.settings.backup_dir.clone() {
+        background.push(tokio::spawn(scheduled_backups(
+            state.db.clone(),
+            dir,
+            Duration::from_secs(state.settings.backup_every_minutes.max(1) * 60),
+            state.settings.backup_keep.max(1),
+        )));
+    }
     let app = web::routes(state.clone(), sim);
     let sweeper_db = state.db.clone();
     let sweeper = tokio::spawn(async move {
@@ -426,4 +434,23 @@ pub async fn spawn_simulator(settings: &Settings) -> anyhow::Result<SimRunning> 
         task,
         worker,
     })
+}
+
+/// Writes a backup every `every` into `dir`, keeping the newest `keep`.
+async fn scheduled_backups(db: Db, dir: std::path::PathBuf, every: Duration, keep: usize) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let path = store::backup::scheduled_name(&dir);
+        match store::backup::export(&db, &path).await {
+            Ok(size) => {
+                tracing::info!(path = %path.display(), size, "scheduled backup written");
+                if let Err(e) = store::backup::prune(&dir, keep) {
+                    tracing::warn!(error = ?e, "pruning old backups");
+                }
+            }
+            Err(e) => tracing::error!(error = ?e, "the scheduled backup failed"),
+        }
+    }
 }

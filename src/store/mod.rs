@@ -3,6 +3,7 @@
 
 pub mod applicants;
 pub mod audit;
+pub mod backup;
 pub mod dictionaries;
 pub mod lists;
 pub mod passkeys;
