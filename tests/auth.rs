@@ -307,3 +307,63 @@ async fn an_expired_session_on_an_htmx_request_navigates_to_sign_in() {
     assert!(!r.headers().contains_key("location"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_session_id_planted_before_sign_in_is_never_used_after_it_and_cookies_are_secure_behind_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = talapker::config::Settings::for_tests(dir.path().to_path_buf());
+    s.secure_cookies = true;
+    let app = App::start_with(s, dir).await;
+    let planted = "planted-by-an-attacker-0123456789abcdef";
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    jar.add_cookie_str(
+        &format!("talapker_session={planted}; Path=/"),
+        &app.base.parse().unwrap(),
+    );
+    let client = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (_, page) = {
+        let r = client.get(app.url("/login")).send().await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    let token = common::csrf_of(&page);
+    let r = client
+        .post(app.url("/login"))
+        .form(&[("login", "mg_admin"), ("password", "demo"), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let set: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let session = set.iter().find(|c| c.starts_with("talapker_session=")).expect("a new session cookie");
+    let value = session.split(';').next().unwrap().trim_start_matches("talapker_session=");
+    assert_ne!(value, planted, "the planted id is not adopted");
+    for flag in ["HttpOnly", "SameSite=Lax", "Secure"] {
+        assert!(session.contains(flag), "{flag} in {session}");
+    }
+    // The planted id opens nothing; the new one does.
+    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = plain
+        .get(app.url("/cabinet/applicants"))
+        .header("cookie", format!("talapker_session={planted}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = plain
+        .get(app.url("/cabinet/applicants"))
+        .header("cookie", format!("talapker_session={value}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.stop().await;
+}
