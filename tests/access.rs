@@ -50,6 +50,8 @@ enum Body {
     /// The applicant form with a fresh IIN (and `version=1` for an edit).
     ApplicantForm,
     Note,
+    /// A passkey's new name.
+    Name,
     Json(&'static str),
     Login,
 }
@@ -113,7 +115,7 @@ const MATRIX: &[Row] = &[
     // JSON endpoints answer 401 rather than redirect; registering needs the password again.
     ("POST", "/profile/register/options", Res::None, Body::Json("{}"), [401, 422, 422, 422, 422]),
     ("POST", "/profile/register", Res::None, Body::Json("{}"), [401, 400, 400, 400, 400]),
-    ("POST", "/profile/passkeys/:id/rename", Res::None, Body::Note, [303, 404, 404, 404, 404]),
+    ("POST", "/profile/passkeys/:id/rename", Res::None, Body::Name, [303, 404, 404, 404, 404]),
     ("POST", "/profile/passkeys/:id/delete", Res::None, Body::None, [303, 404, 404, 404, 404]),
     ("POST", "/profile/sign-in/options", Res::None, Body::Json("{}"), [200, 200, 200, 200, 200]),
     ("POST", "/profile/sign-in", Res::None, Body::Json("{}"), [400, 400, 400, 400, 400]),
@@ -340,7 +342,8 @@ async fn request(b: &Browser, method: &str, path: &str, body: Body) -> u16 {
             f.push(("version", "1".into()));
             req.form(&f)
         }
-        Body::Note => req.form(&[("note", "матрица"), ("name", "ключ")]),
+        Body::Note => req.form(&[("note", "матрица")]),
+        Body::Name => req.form(&[("name", "ключ")]),
         Body::Login => {
             let login = format!("nobody{}", SERIAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
             req.form(&[("login", login.as_str()), ("password", "wrong-password")])

@@ -89,8 +89,9 @@ pub fn allowed(status: Status, sent: bool, list_returned: bool, can_write: bool)
 }
 
 /// The raw form, as typed. Kept whole so a refused form can be shown again unchanged.
+/// A field the form does not have is refused (400), never silently dropped.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ApplicantForm {
     pub iin: String,
     pub last_name: String,
@@ -433,6 +434,49 @@ mod tests {
             applicant_category: "grad11".into(),
             employment_category: "unemployed".into(),
             ..Default::default()
+        }
+    }
+
+    mod decoding {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(400))]
+
+            /// Any bytes as a form body: decoding and parsing answer, never panic.
+            #[test]
+            fn any_body_is_decoded_or_refused_without_a_panic(body in proptest::collection::vec(any::<u8>(), 0..600)) {
+                if let Ok(f) = serde_urlencoded::from_bytes::<ApplicantForm>(&body) {
+                    let _ = f.parse(&dict(), "710000000", false);
+                    let _ = f.parse(&dict(), "711310000", true);
+                }
+                let _ = serde_json::from_slice::<ApplicantForm>(&body);
+            }
+
+            /// Any text in any field: parsing answers with the form or field errors.
+            #[test]
+            fn any_text_in_any_field_is_parsed_or_refused(
+                field in 0usize..14,
+                text in "\\PC{0,80}|[<>'\"%$;{}()=-]{0,40}",
+            ) {
+                let mut f = form();
+                let slot = match field {
+                    0 => &mut f.iin, 1 => &mut f.last_name, 2 => &mut f.first_name,
+                    3 => &mut f.middle_name, 4 => &mut f.birth_date, 5 => &mut f.gender,
+                    6 => &mut f.kato, 7 => &mut f.street, 8 => &mut f.house, 9 => &mut f.flat,
+                    10 => &mut f.applicant_category, 11 => &mut f.employment_category,
+                    12 => &mut f.mg_refused, _ => &mut f.mg_reason,
+                };
+                *slot = text;
+                let _ = f.parse(&dict(), "710000000", true);
+            }
+        }
+
+        #[test]
+        fn an_unknown_field_is_refused() {
+            assert!(serde_urlencoded::from_str::<ApplicantForm>("iin=1&role=admin").is_err());
+            assert!(serde_urlencoded::from_str::<ApplicantForm>("iin=1&csrf_token=x").is_ok());
         }
     }
 

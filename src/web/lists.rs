@@ -142,9 +142,11 @@ async fn new_form(Data(state): Data<&Arc<AppState>>, Data(ctx): Data<&Ctx>) -> A
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct NoteForm {
     note: String,
+    #[allow(dead_code)]
+    csrf_token: String,
 }
 
 fn note_refused(
