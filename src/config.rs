@@ -49,6 +49,14 @@ pub struct Settings {
     )]
     pub db_password: Option<String>,
 
+    /// Embedded SurrealKV: the block cache, in MiB (SurrealKV's own default is half of the RAM).
+    #[arg(long, env = "TALAPKER_DB_CACHE_MB", default_value_t = 64, global = true)]
+    pub db_cache_mb: u64,
+
+    /// Embedded SurrealKV: the largest memtable, in MiB (one transaction must fit in it).
+    #[arg(long, env = "TALAPKER_DB_MEMTABLE_MB", default_value_t = 128, global = true)]
+    pub db_memtable_mb: u64,
+
     /// SurrealDB namespace.
     #[arg(
         long,
@@ -211,6 +219,8 @@ impl Settings {
             db: Some("mem://".into()),
             db_user: None,
             db_password: None,
+            db_cache_mb: 64,
+            db_memtable_mb: 128,
             db_ns: "talapker".into(),
             db_name: "main".into(),
             data_dir,

@@ -70,6 +70,7 @@ async fn a_populated_database_survives_backup_and_restore() {
     let b = app.signed_in("mg_admin").await;
     let (_, html) = b.get_text("/cabinet/applicants").await;
     assert!(html.contains("Жаншакимова Айнур Мараловна"));
+    assert!(html.contains("data-testid=\"total\">1<"), "the restored counters are not counted twice");
     let (_, html) = b.get_text("/cabinet/lists").await;
     assert!(html.contains("резерв"));
     app.stop().await;

@@ -127,3 +127,75 @@ async fn the_outbox_list_versions_and_a_lists_payload_use_their_indexes() {
     .await;
     app.stop().await;
 }
+
+async fn real_and_counted(app: &App, region: &str, field: &str) -> (i64, i64) {
+    let mut res = app
+        .state()
+        .db
+        .query(format!(
+            "(SELECT count() AS n FROM applicant WHERE {field} = $r GROUP ALL)[0].n ?? 0;
+             math::sum(SELECT VALUE n FROM applicant_count WHERE region = $r);"
+        ))
+        .bind(("r", region.to_string()))
+        .await
+        .unwrap();
+    let real: Option<i64> = res.take(0).unwrap();
+    let counted: Option<i64> = res.take(1).unwrap();
+    (real.unwrap_or(0), counted.unwrap_or(0))
+}
+
+#[tokio::test]
+async fn region_totals_come_from_counters_that_always_match_a_real_count() {
+    let app = App::start().await;
+    let b = app.signed_in("mg_admin").await;
+    let form = |iin: &str, kato: &str| {
+        let birth = talapker::domain::iin::Iin::parse(iin).unwrap().birth_date().format("%d.%m.%Y").to_string();
+        vec![
+            ("iin", iin.to_string()), ("last_name", "Счетова".into()), ("first_name", "Айым".into()),
+            ("middle_name", "".into()), ("birth_date", birth), ("gender", "female".into()),
+            ("kato", kato.to_string()), ("street", "Абая".into()), ("house", "1".into()), ("flat", "".into()),
+            ("applicant_category", "grad11".into()), ("employment_category", "unemployed".into()),
+        ]
+    };
+    let iins = ["920526450510", "850315400025", "941008400880"];
+    for (iin, kato) in iins.iter().zip(["711310000", "711310000", "711110000"]) {
+        let f = form(iin, kato);
+        let fields: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(b.submit("/cabinet/applicants", "/cabinet/applicants", &fields).await.status(), 303);
+    }
+    let id_of = |iin: &'static str| {
+        let db = app.state().db.clone();
+        async move {
+            let id: Option<String> = db
+                .query("(SELECT VALUE record::id(id) FROM applicant WHERE iin = $i)[0]")
+                .bind(("i", iin))
+                .await
+                .unwrap()
+                .take(0)
+                .unwrap();
+            id.unwrap()
+        }
+    };
+    // Moved to another district; one deleted.
+    let moved = id_of("920526450510").await;
+    let mut f = form("920526450510", "711110000");
+    f.push(("version", "1".into()));
+    let fields: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(b.submit("/cabinet/applicants", &format!("/cabinet/applicants/{moved}"), &fields).await.status(), 303);
+    let gone = id_of("850315400025").await;
+    assert_eq!(b.submit("/cabinet/applicants", &format!("/cabinet/applicants/{gone}/delete"), &[]).await.status(), 303);
+    for (region, field, want) in [("710000000", "oblast", 2), ("711310000", "district", 0), ("711110000", "district", 2)] {
+        assert_eq!(real_and_counted(&app, region, field).await, (want, want), "{region}");
+    }
+    let (_, html) = b.get_text("/cabinet/applicants").await;
+    assert!(html.contains("data-testid=\"total\">2<"), "the tab shows the counted total");
+    // The counter and the IIN prefix use their indexes.
+    assert_uses(&app, "SELECT VALUE n FROM applicant_count WHERE region = $region", "applicant_count_region").await;
+    assert_uses(
+        &app,
+        "SELECT * FROM applicant WITH INDEX applicant_iin WHERE oblast = $region AND iin >= $q AND iin < $q_end",
+        "applicant_iin",
+    )
+    .await;
+    app.stop().await;
+}

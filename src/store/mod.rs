@@ -38,6 +38,11 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
         if !url.contains('?') {
             url.push_str("?sync=every");
         }
+        // Bound SurrealKV's memory (upstream sizes its block cache at half of the RAM).
+        surrealdb_kvs_surrealkv::set_memory_limits(
+            settings.db_cache_mb.max(8) * 1024 * 1024,
+            settings.db_memtable_mb.max(16) * 1024 * 1024,
+        );
     }
     let db = surrealdb::engine::any::connect(url.as_str())
         .await
