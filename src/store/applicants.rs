@@ -123,28 +123,42 @@ pub async fn page(
     Ok((rows, total.unwrap_or(0)))
 }
 
-/// Every applicant record matching the search, newest first (keys only, for the export,
-/// which then reads the rows by key in batches).
-pub async fn search_ids(
+/// The next batch of applicants matching the search, newest first, for the export: a keyset
+/// on the region's (`created_at`) index, so each batch is one index range and every row is
+/// read once. `after` is the last batch's oldest `created_at` and the ids already written with
+/// it (rows sharing that instant are filtered out rather than skipped).
+pub async fn export_batch(
     db: &Db,
     field: ScopeField,
     region: &str,
     search: &Search,
-) -> anyhow::Result<Vec<surrealdb::types::RecordId>> {
+    after: Option<(DateTime<Utc>, Vec<String>)>,
+    limit: i64,
+) -> anyhow::Result<Vec<ApplicantRow>> {
     let (filter, binds) = search_filter(search);
+    let hint = match &search.iin {
+        Some(q) if q.len() >= 6 => " WITH INDEX applicant_iin",
+        _ => "",
+    };
+    let keyset = if after.is_some() { " AND created_at <= $before" } else { "" };
     let sql = format!(
-        "SELECT VALUE id FROM (SELECT id, created_at FROM applicant WHERE {scope}{filter} ORDER BY created_at DESC, id DESC)",
+        "SELECT {FIELDS} FROM applicant{hint} WHERE {scope}{filter}{keyset} ORDER BY created_at DESC LIMIT $limit",
         scope = scope_sql(field)
     );
-    let mut query = db.query(sql).bind(("region", region.to_string()));
+    let (before, seen) = after.unwrap_or((Utc::now(), Vec::new()));
+    let mut query = db
+        .query(sql)
+        .bind(("region", region.to_string()))
+        .bind(("before", before))
+        .bind(("limit", limit + seen.len() as i64));
     for (k, v) in binds {
         query = query.bind((k, v));
     }
-    let ids: Vec<surrealdb::types::RecordId> = query
+    let rows: Vec<ApplicantRow> = query
         .await?
         .take(0)
-        .context("listing the applicants to export")?;
-    Ok(ids)
+        .context("reading applicants to export")?;
+    Ok(rows.into_iter().filter(|r| !seen.contains(&r.id)).collect())
 }
 
 /// One applicant, only if it lies in the user's region.

@@ -835,7 +835,6 @@ async fn export(
 ) -> AppResult<Response> {
     let user = require_user(ctx)?;
     let field = state.dict.scope_field(&user.region);
-    let ids = store::search_ids(&state.db, field, &user.region, &q.search()).await?;
     let tz = chrono_tz::Asia::Almaty;
     let now = chrono::Utc::now().with_timezone(&tz);
     let region = state
@@ -860,9 +859,27 @@ async fn export(
         now.format("%d.%m.%Y %H:%M:%S")
     ));
     let mut xlsx = crate::export::XlsxExport::new(ctx.t("Данные претендентов"), &title, ctx.lang)?;
-    for chunk in ids.chunks(1000) {
-        let batch = crate::store::lists::rows_of(&state.db, chunk).await?;
+    // One pass over the region's index, newest first, a batch at a time.
+    let search = q.search();
+    let mut after: Option<(chrono::DateTime<chrono::Utc>, Vec<String>)> = None;
+    loop {
+        let batch =
+            store::export_batch(&state.db, field, &user.region, &search, after.clone(), 1000)
+                .await?;
+        let Some(last) = batch.last() else { break };
+        let oldest = last.created_at;
+        let mut same: Vec<String> = batch
+            .iter()
+            .filter(|r| r.created_at == oldest)
+            .map(|r| r.id.clone())
+            .collect();
+        if let Some((t, seen)) = &after {
+            if *t == oldest {
+                same.extend(seen.iter().cloned());
+            }
+        }
         xlsx.write_rows(&batch, &state.dict)?;
+        after = Some((oldest, same));
     }
     let ascii = format!("applicants-{}.xlsx", now.format("%Y%m%d-%H%M"));
     let utf8 = format!("Претенденты_{}.xlsx", now.format("%d.%m.%Y_%H-%M"));
