@@ -50,11 +50,21 @@ pub struct Settings {
     pub db_password: Option<String>,
 
     /// Embedded SurrealKV: the block cache, in MiB (SurrealKV's own default is half of the RAM).
-    #[arg(long, env = "TALAPKER_DB_CACHE_MB", default_value_t = 64, global = true)]
+    #[arg(
+        long,
+        env = "TALAPKER_DB_CACHE_MB",
+        default_value_t = 64,
+        global = true
+    )]
     pub db_cache_mb: u64,
 
     /// Embedded SurrealKV: the largest memtable, in MiB (one transaction must fit in it).
-    #[arg(long, env = "TALAPKER_DB_MEMTABLE_MB", default_value_t = 128, global = true)]
+    #[arg(
+        long,
+        env = "TALAPKER_DB_MEMTABLE_MB",
+        default_value_t = 128,
+        global = true
+    )]
     pub db_memtable_mb: u64,
 
     /// SurrealDB namespace.
@@ -132,7 +142,12 @@ pub struct Settings {
 
     /// АИС: the bearer token the portal presents to АИС (and `ais-sim` expects). Unset: derived
     /// from the secret key (enough for the built-in simulator only). Never printed.
-    #[arg(long, env = "TALAPKER_AIS_TOKEN", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TALAPKER_AIS_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
     pub ais_token: Option<String>,
 
     /// АИС: the bearer token АИС must present to the results endpoint (`POST
@@ -184,7 +199,12 @@ pub struct Settings {
     pub backup_every_minutes: u64,
 
     /// Scheduled backups: how many to keep.
-    #[arg(long, env = "TALAPKER_BACKUP_KEEP", default_value_t = 14, global = true)]
+    #[arg(
+        long,
+        env = "TALAPKER_BACKUP_KEEP",
+        default_value_t = 14,
+        global = true
+    )]
     pub backup_keep: usize,
 
     /// Do not write the demo PKI (<data-dir>/pki) when the demo accounts are created.
@@ -260,13 +280,9 @@ pub enum Command {
     Pki(PkiCommand),
     /// Write the whole database to FILE (SurrealQL). For the embedded database, stop the
     /// server first or use the scheduled backups (--backup-dir).
-    Backup {
-        file: PathBuf,
-    },
+    Backup { file: PathBuf },
     /// Load a backup FILE into an empty database (a fresh --data-dir or --db).
-    Restore {
-        file: PathBuf,
-    },
+    Restore { file: PathBuf },
     /// The АИС «Рынок труда» simulator as its own process: its API on --listen, its own
     /// embedded store (--db, default <data-dir>/ais-sim), the registry (--ais-registry), the
     /// trust store (--trust-dir), tokens (--ais-token expected from the portal,

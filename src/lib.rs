@@ -1,5 +1,7 @@
 //! Talapker: the mobile-group cabinet for registering applicants for state-funded ТиПО training.
 
+/// The exchange with АИС «Рынок труда»: payload, outbox delivery, the simulator.
+pub mod ais;
 /// Settings from defaults, environment and flags.
 pub mod config;
 /// The rules: IIN, applicants and their statuses, КАТО places, roles.
@@ -10,8 +12,6 @@ pub mod error;
 pub mod export;
 /// The translation catalogue (Russian, Kazakh).
 pub mod i18n;
-/// The exchange with АИС «Рынок труда»: payload, outbox delivery, the simulator.
-pub mod ais;
 /// ЭЦП: verifying CMS signatures of lists, and the demo PKI.
 pub mod signing;
 /// Building and running the application: the one place that wires everything.

@@ -176,11 +176,8 @@ pub fn write_demo_pki(settings: &Settings) -> anyhow::Result<()> {
         .map(|(login, _, _, iin, name)| (*login, *name, *iin))
         .collect();
     let dir = settings.data_dir.join("pki");
-    let pki = crate::signing::pki::write_demo_pki(
-        &dir,
-        &users,
-        crate::signing::pki::DEMO_P12_PASSWORD,
-    )?;
+    let pki =
+        crate::signing::pki::write_demo_pki(&dir, &users, crate::signing::pki::DEMO_P12_PASSWORD)?;
     let trust = settings.trust_dir();
     std::fs::create_dir_all(&trust)?;
     std::fs::copy(&pki.root_pem, trust.join("demo-root.pem"))?;
@@ -240,7 +237,9 @@ pub async fn spawn(state: Arc<AppState>) -> anyhow::Result<Running> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let _ = state.public_url.set(public.trim_end_matches('/').to_string());
+    let _ = state
+        .public_url
+        .set(public.trim_end_matches('/').to_string());
     let mut background = Vec::new();
     // АИС: the configured endpoint, or the simulator inside this process.
     let (endpoint, sim) = match &state.settings.ais_url {
@@ -311,7 +310,10 @@ async fn built_in_simulator(state: &AppState) -> anyhow::Result<Arc<crate::ais::
     let url = if settings.db_url().starts_with("mem://") {
         "mem://".to_string()
     } else {
-        format!("surrealkv://{}", settings.data_dir.join("ais-sim").display())
+        format!(
+            "surrealkv://{}",
+            settings.data_dir.join("ais-sim").display()
+        )
     };
     let db = crate::ais::sim::open_store(&url).await?;
     let registry = load_or_generate_registry(settings)?;
@@ -327,7 +329,9 @@ async fn built_in_simulator(state: &AppState) -> anyhow::Result<Arc<crate::ais::
 }
 
 /// The simulator's registry: the configured file, generated (10 000 people) when missing.
-pub fn load_or_generate_registry(settings: &Settings) -> anyhow::Result<crate::ais::registry::Registry> {
+pub fn load_or_generate_registry(
+    settings: &Settings,
+) -> anyhow::Result<crate::ais::registry::Registry> {
     let path = settings.ais_registry();
     if !path.exists() {
         let n = crate::ais::registry::generate(&path, 10_000, 2026)?;
@@ -385,7 +389,10 @@ impl SimRunning {
 /// portal), `--ais-callback-token` (presented to the portal), `--ais-delay-ms`.
 pub async fn spawn_simulator(settings: &Settings) -> anyhow::Result<SimRunning> {
     let url = settings.db.clone().unwrap_or_else(|| {
-        format!("surrealkv://{}", settings.data_dir.join("ais-sim").display())
+        format!(
+            "surrealkv://{}",
+            settings.data_dir.join("ais-sim").display()
+        )
     });
     let db = crate::ais::sim::open_store(&url).await?;
     let secret = load_or_create_secret(&settings.data_dir)?;

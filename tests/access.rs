@@ -63,70 +63,412 @@ type Row = (&'static str, &'static str, Res, Body, [u16; 5]);
 const MATRIX: &[Row] = &[
     // Public pages and assets.
     ("GET", "/", Res::None, Body::None, [200, 200, 200, 200, 200]),
-    ("GET", "/login", Res::None, Body::None, [200, 303, 303, 303, 303]),
-    ("POST", "/login", Res::None, Body::Login, [401, 401, 401, 401, 401]),
-    ("POST", "/logout", Res::None, Body::None, [303, 303, 303, 303, 303]),
-    ("GET", "/lang/:lang", Res::None, Body::None, [303, 303, 303, 303, 303]),
-    ("GET", "/healthz", Res::None, Body::None, [200, 200, 200, 200, 200]),
-    ("GET", "/static/*", Res::Static, Body::None, [200, 200, 200, 200, 200]),
-    ("GET", "/sw.js", Res::None, Body::None, [200, 200, 200, 200, 200]),
-    ("GET", "/sw/:file", Res::WorkerFile, Body::None, [200, 200, 200, 200, 200]),
-    ("GET", "/offline", Res::None, Body::None, [200, 200, 200, 200, 200]),
-    ("GET", "/kato", Res::None, Body::None, [303, 200, 200, 200, 200]),
+    (
+        "GET",
+        "/login",
+        Res::None,
+        Body::None,
+        [200, 303, 303, 303, 303],
+    ),
+    (
+        "POST",
+        "/login",
+        Res::None,
+        Body::Login,
+        [401, 401, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/logout",
+        Res::None,
+        Body::None,
+        [303, 303, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/lang/:lang",
+        Res::None,
+        Body::None,
+        [303, 303, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/healthz",
+        Res::None,
+        Body::None,
+        [200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/static/*",
+        Res::Static,
+        Body::None,
+        [200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/sw.js",
+        Res::None,
+        Body::None,
+        [200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/sw/:file",
+        Res::WorkerFile,
+        Body::None,
+        [200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/offline",
+        Res::None,
+        Body::None,
+        [200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/kato",
+        Res::None,
+        Body::None,
+        [303, 200, 200, 200, 200],
+    ),
     // The cabinet.
-    ("GET", "/cabinet/", Res::None, Body::None, [303, 303, 303, 303, 303]),
-    ("GET", "/cabinet/pending", Res::None, Body::None, [303, 200, 200, 200, 200]),
-    ("GET", "/cabinet/sync/session", Res::None, Body::None, [401, 200, 200, 200, 200]),
-    ("POST", "/cabinet/sync/applicants", Res::None, Body::Json("{}"), [401, 422, 403, 403, 422]),
+    (
+        "GET",
+        "/cabinet/",
+        Res::None,
+        Body::None,
+        [303, 303, 303, 303, 303],
+    ),
+    (
+        "GET",
+        "/cabinet/pending",
+        Res::None,
+        Body::None,
+        [303, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/cabinet/sync/session",
+        Res::None,
+        Body::None,
+        [401, 200, 200, 200, 200],
+    ),
+    (
+        "POST",
+        "/cabinet/sync/applicants",
+        Res::None,
+        Body::Json("{}"),
+        [401, 422, 403, 403, 422],
+    ),
     // «Данные претендентов».
-    ("GET", "/cabinet/applicants/", Res::None, Body::None, [303, 200, 200, 200, 200]),
-    ("POST", "/cabinet/applicants/", Res::None, Body::ApplicantForm, [303, 422, 403, 403, 303]),
-    ("GET", "/cabinet/applicants/new", Res::None, Body::None, [303, 200, 403, 403, 200]),
-    ("GET", "/cabinet/applicants/export.xlsx", Res::None, Body::None, [303, 200, 200, 200, 200]),
-    ("GET", "/cabinet/applicants/:id", Res::Applicant, Body::None, [303, 404, 200, 200, 200]),
-    ("POST", "/cabinet/applicants/:id", Res::Applicant, Body::ApplicantForm, [303, 404, 403, 403, 303]),
-    ("POST", "/cabinet/applicants/:id", Res::SentApplicant, Body::ApplicantForm, [303, 404, 403, 403, 403]),
-    ("GET", "/cabinet/applicants/:id/edit", Res::Applicant, Body::None, [303, 404, 403, 403, 200]),
-    ("GET", "/cabinet/applicants/:id/edit", Res::SentApplicant, Body::None, [303, 404, 403, 403, 403]),
-    ("GET", "/cabinet/applicants/:id/delete", Res::Applicant, Body::None, [303, 404, 403, 403, 200]),
-    ("POST", "/cabinet/applicants/:id/delete", Res::Applicant, Body::None, [303, 404, 403, 403, 303]),
-    ("POST", "/cabinet/applicants/:id/delete", Res::SentApplicant, Body::None, [303, 404, 403, 403, 403]),
+    (
+        "GET",
+        "/cabinet/applicants/",
+        Res::None,
+        Body::None,
+        [303, 200, 200, 200, 200],
+    ),
+    (
+        "POST",
+        "/cabinet/applicants/",
+        Res::None,
+        Body::ApplicantForm,
+        [303, 422, 403, 403, 303],
+    ),
+    (
+        "GET",
+        "/cabinet/applicants/new",
+        Res::None,
+        Body::None,
+        [303, 200, 403, 403, 200],
+    ),
+    (
+        "GET",
+        "/cabinet/applicants/export.xlsx",
+        Res::None,
+        Body::None,
+        [303, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/cabinet/applicants/:id",
+        Res::Applicant,
+        Body::None,
+        [303, 404, 200, 200, 200],
+    ),
+    (
+        "POST",
+        "/cabinet/applicants/:id",
+        Res::Applicant,
+        Body::ApplicantForm,
+        [303, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/cabinet/applicants/:id",
+        Res::SentApplicant,
+        Body::ApplicantForm,
+        [303, 404, 403, 403, 403],
+    ),
+    (
+        "GET",
+        "/cabinet/applicants/:id/edit",
+        Res::Applicant,
+        Body::None,
+        [303, 404, 403, 403, 200],
+    ),
+    (
+        "GET",
+        "/cabinet/applicants/:id/edit",
+        Res::SentApplicant,
+        Body::None,
+        [303, 404, 403, 403, 403],
+    ),
+    (
+        "GET",
+        "/cabinet/applicants/:id/delete",
+        Res::Applicant,
+        Body::None,
+        [303, 404, 403, 403, 200],
+    ),
+    (
+        "POST",
+        "/cabinet/applicants/:id/delete",
+        Res::Applicant,
+        Body::None,
+        [303, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/cabinet/applicants/:id/delete",
+        Res::SentApplicant,
+        Body::None,
+        [303, 404, 403, 403, 403],
+    ),
     // «Списки».
-    ("GET", "/cabinet/lists/", Res::None, Body::None, [303, 200, 200, 200, 200]),
-    ("GET", "/cabinet/lists/new", Res::None, Body::None, [303, 200, 403, 403, 200]),
-    ("POST", "/cabinet/lists/new", Res::None, Body::Note, [303, 422, 403, 403, 303]),
-    ("GET", "/cabinet/lists/changes", Res::DraftList, Body::None, [303, 204, 204, 204, 204]),
-    ("GET", "/cabinet/lists/:id", Res::DraftList, Body::None, [303, 404, 200, 200, 200]),
-    ("GET", "/cabinet/lists/:id/rename", Res::DraftList, Body::None, [303, 404, 403, 403, 200]),
-    ("GET", "/cabinet/lists/:id/rename", Res::SentList, Body::None, [303, 404, 403, 403, 403]),
-    ("POST", "/cabinet/lists/:id/rename", Res::DraftList, Body::Note, [303, 404, 403, 403, 303]),
-    ("POST", "/cabinet/lists/:id/rename", Res::SentList, Body::Note, [303, 404, 403, 403, 403]),
-    ("GET", "/cabinet/lists/:id/delete", Res::DraftList, Body::None, [303, 404, 403, 403, 200]),
-    ("POST", "/cabinet/lists/:id/delete", Res::DraftList, Body::None, [303, 404, 403, 403, 303]),
-    ("POST", "/cabinet/lists/:id/delete", Res::SentList, Body::None, [303, 404, 403, 403, 403]),
-    ("GET", "/cabinet/lists/:id/export.xlsx", Res::DraftList, Body::None, [303, 404, 200, 200, 200]),
-    ("GET", "/cabinet/lists/:id/sign", Res::DraftList, Body::None, [303, 404, 403, 403, 200]),
-    ("POST", "/cabinet/lists/:id/sign", Res::DraftList, Body::Json(r#"{"version":1,"signature":"AA=="}"#), [303, 404, 403, 403, 422]),
-    ("POST", "/cabinet/lists/:id/sign", Res::SentList, Body::Json(r#"{"version":2,"signature":"AA=="}"#), [303, 404, 403, 403, 409]),
-    ("GET", "/cabinet/lists/:id/payload", Res::DraftList, Body::None, [303, 404, 403, 403, 200]),
-    ("GET", "/cabinet/lists/:id/payload", Res::SentList, Body::None, [303, 404, 403, 403, 409]),
+    (
+        "GET",
+        "/cabinet/lists/",
+        Res::None,
+        Body::None,
+        [303, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/cabinet/lists/new",
+        Res::None,
+        Body::None,
+        [303, 200, 403, 403, 200],
+    ),
+    (
+        "POST",
+        "/cabinet/lists/new",
+        Res::None,
+        Body::Note,
+        [303, 422, 403, 403, 303],
+    ),
+    (
+        "GET",
+        "/cabinet/lists/changes",
+        Res::DraftList,
+        Body::None,
+        [303, 204, 204, 204, 204],
+    ),
+    (
+        "GET",
+        "/cabinet/lists/:id",
+        Res::DraftList,
+        Body::None,
+        [303, 404, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/cabinet/lists/:id/rename",
+        Res::DraftList,
+        Body::None,
+        [303, 404, 403, 403, 200],
+    ),
+    (
+        "GET",
+        "/cabinet/lists/:id/rename",
+        Res::SentList,
+        Body::None,
+        [303, 404, 403, 403, 403],
+    ),
+    (
+        "POST",
+        "/cabinet/lists/:id/rename",
+        Res::DraftList,
+        Body::Note,
+        [303, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/cabinet/lists/:id/rename",
+        Res::SentList,
+        Body::Note,
+        [303, 404, 403, 403, 403],
+    ),
+    (
+        "GET",
+        "/cabinet/lists/:id/delete",
+        Res::DraftList,
+        Body::None,
+        [303, 404, 403, 403, 200],
+    ),
+    (
+        "POST",
+        "/cabinet/lists/:id/delete",
+        Res::DraftList,
+        Body::None,
+        [303, 404, 403, 403, 303],
+    ),
+    (
+        "POST",
+        "/cabinet/lists/:id/delete",
+        Res::SentList,
+        Body::None,
+        [303, 404, 403, 403, 403],
+    ),
+    (
+        "GET",
+        "/cabinet/lists/:id/export.xlsx",
+        Res::DraftList,
+        Body::None,
+        [303, 404, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/cabinet/lists/:id/sign",
+        Res::DraftList,
+        Body::None,
+        [303, 404, 403, 403, 200],
+    ),
+    (
+        "POST",
+        "/cabinet/lists/:id/sign",
+        Res::DraftList,
+        Body::Json(r#"{"version":1,"signature":"AA=="}"#),
+        [303, 404, 403, 403, 422],
+    ),
+    (
+        "POST",
+        "/cabinet/lists/:id/sign",
+        Res::SentList,
+        Body::Json(r#"{"version":2,"signature":"AA=="}"#),
+        [303, 404, 403, 403, 409],
+    ),
+    (
+        "GET",
+        "/cabinet/lists/:id/payload",
+        Res::DraftList,
+        Body::None,
+        [303, 404, 403, 403, 200],
+    ),
+    (
+        "GET",
+        "/cabinet/lists/:id/payload",
+        Res::SentList,
+        Body::None,
+        [303, 404, 403, 403, 409],
+    ),
     // «Профиль» and passkeys.
-    ("GET", "/profile/", Res::None, Body::None, [303, 200, 200, 200, 200]),
+    (
+        "GET",
+        "/profile/",
+        Res::None,
+        Body::None,
+        [303, 200, 200, 200, 200],
+    ),
     // JSON endpoints answer 401 rather than redirect; registering needs the password again.
-    ("POST", "/profile/register/options", Res::None, Body::Json("{}"), [401, 422, 422, 422, 422]),
-    ("POST", "/profile/register", Res::None, Body::Json("{}"), [401, 400, 400, 400, 400]),
-    ("POST", "/profile/passkeys/:id/rename", Res::None, Body::Name, [303, 404, 404, 404, 404]),
-    ("POST", "/profile/passkeys/:id/delete", Res::None, Body::None, [303, 404, 404, 404, 404]),
-    ("POST", "/profile/sign-in/options", Res::None, Body::Json("{}"), [200, 200, 200, 200, 200]),
-    ("POST", "/profile/sign-in", Res::None, Body::Json("{}"), [400, 400, 400, 400, 400]),
+    (
+        "POST",
+        "/profile/register/options",
+        Res::None,
+        Body::Json("{}"),
+        [401, 422, 422, 422, 422],
+    ),
+    (
+        "POST",
+        "/profile/register",
+        Res::None,
+        Body::Json("{}"),
+        [401, 400, 400, 400, 400],
+    ),
+    (
+        "POST",
+        "/profile/passkeys/:id/rename",
+        Res::None,
+        Body::Name,
+        [303, 404, 404, 404, 404],
+    ),
+    (
+        "POST",
+        "/profile/passkeys/:id/delete",
+        Res::None,
+        Body::None,
+        [303, 404, 404, 404, 404],
+    ),
+    (
+        "POST",
+        "/profile/sign-in/options",
+        Res::None,
+        Body::Json("{}"),
+        [200, 200, 200, 200, 200],
+    ),
+    (
+        "POST",
+        "/profile/sign-in",
+        Res::None,
+        Body::Json("{}"),
+        [400, 400, 400, 400, 400],
+    ),
     // The administrator.
-    ("GET", "/admin/audit", Res::None, Body::None, [303, 403, 403, 200, 403]),
+    (
+        "GET",
+        "/admin/audit",
+        Res::None,
+        Body::None,
+        [303, 403, 403, 200, 403],
+    ),
     // АИС: bearer tokens only; a browser's session counts for nothing.
-    ("POST", "/api/ais/results", Res::None, Body::Json("{}"), [401, 401, 401, 401, 401]),
-    ("POST", "/ais-sim/api/packages", Res::None, Body::Json("{}"), [401, 401, 401, 401, 401]),
-    ("GET", "/ais-sim/api/packages/:id", Res::None, Body::None, [401, 401, 401, 401, 401]),
-    ("GET", "/ais-sim/api/stats", Res::None, Body::None, [401, 401, 401, 401, 401]),
-    ("GET", "/ais-sim/healthz", Res::None, Body::None, [200, 200, 200, 200, 200]),
+    (
+        "POST",
+        "/api/ais/results",
+        Res::None,
+        Body::Json("{}"),
+        [401, 401, 401, 401, 401],
+    ),
+    (
+        "POST",
+        "/ais-sim/api/packages",
+        Res::None,
+        Body::Json("{}"),
+        [401, 401, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/ais-sim/api/packages/:id",
+        Res::None,
+        Body::None,
+        [401, 401, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/ais-sim/api/stats",
+        Res::None,
+        Body::None,
+        [401, 401, 401, 401, 401],
+    ),
+    (
+        "GET",
+        "/ais-sim/healthz",
+        Res::None,
+        Body::None,
+        [200, 200, 200, 200, 200],
+    ),
 ];
 
 /// Every `.at("pattern", …)` of a source file with the methods it serves.
@@ -153,10 +495,18 @@ fn routes_in(source: &str) -> Vec<(String, String)> {
         }
         let args = &rest[..end];
         let Some(q1) = args.find('"') else { continue };
-        let Some(q2) = args[q1 + 1..].find('"') else { continue };
+        let Some(q2) = args[q1 + 1..].find('"') else {
+            continue;
+        };
         let pattern = args[q1 + 1..q1 + 1 + q2].to_string();
         let tail = &args[q1 + 2 + q2..];
-        for (token, method) in [("get(", "GET"), ("post(", "POST"), ("put(", "PUT"), ("delete(", "DELETE"), ("patch(", "PATCH")] {
+        for (token, method) in [
+            ("get(", "GET"),
+            ("post(", "POST"),
+            ("put(", "PUT"),
+            ("delete(", "DELETE"),
+            ("patch(", "PATCH"),
+        ] {
             if tail.contains(token) {
                 out.push((method.to_string(), pattern.clone()));
             }
@@ -197,7 +547,8 @@ fn every_route_has_a_row() {
     }
     // offline.rs mounts some routes at the root and some under /cabinet.
     let offline = read("src/web/offline.rs");
-    let (root_part, cabinet_part) = offline.split_at(offline.find("pub fn cabinet_routes").unwrap());
+    let (root_part, cabinet_part) =
+        offline.split_at(offline.find("pub fn cabinet_routes").unwrap());
     for (m, p) in routes_in(root_part) {
         found.insert((m, p));
     }
@@ -208,12 +559,20 @@ fn every_route_has_a_row() {
     assert!(read("src/web/mod.rs").contains(".nest(\"/static\", EmbeddedFilesEndpoint"));
     found.insert(("GET".into(), "/static/*".into()));
 
-    let in_matrix: BTreeSet<(String, String)> =
-        MATRIX.iter().map(|(m, p, ..)| (m.to_string(), p.to_string())).collect();
+    let in_matrix: BTreeSet<(String, String)> = MATRIX
+        .iter()
+        .map(|(m, p, ..)| (m.to_string(), p.to_string()))
+        .collect();
     let missing: Vec<_> = found.difference(&in_matrix).collect();
     let stale: Vec<_> = in_matrix.difference(&found).collect();
-    assert!(missing.is_empty(), "routes without a row in the access matrix: {missing:?}");
-    assert!(stale.is_empty(), "rows for routes that do not exist: {stale:?}");
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the access matrix: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "rows for routes that do not exist: {stale:?}"
+    );
 }
 
 struct Fixture {
@@ -228,7 +587,8 @@ static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(
 fn fresh_iin() -> String {
     loop {
         let n = SERIAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let date = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap() + chrono::Duration::days(i64::from(n % 5000));
+        let date = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap()
+            + chrono::Duration::days(i64::from(n % 5000));
         if let Some(iin) = make_iin(date, Gender::Female, n / 5000 + 1) {
             return iin.to_string();
         }
@@ -236,7 +596,11 @@ fn fresh_iin() -> String {
 }
 
 fn applicant_form(iin: &str) -> Vec<(&'static str, String)> {
-    let birth = talapker::domain::iin::Iin::parse(iin).unwrap().birth_date().format("%d.%m.%Y").to_string();
+    let birth = talapker::domain::iin::Iin::parse(iin)
+        .unwrap()
+        .birth_date()
+        .format("%d.%m.%Y")
+        .to_string();
     vec![
         ("iin", iin.to_string()),
         ("last_name", "Матрицева".into()),
@@ -256,7 +620,9 @@ fn applicant_form(iin: &str) -> Vec<(&'static str, String)> {
 async fn add(b: &Browser, iin: &str) -> String {
     let f = applicant_form(iin);
     let fields: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = b.submit("/cabinet/applicants", "/cabinet/applicants", &fields).await;
+    let r = b
+        .submit("/cabinet/applicants", "/cabinet/applicants", &fields)
+        .await;
     assert_eq!(r.status(), 303);
     let (_, html) = b.get_text(&format!("/cabinet/applicants?iin={iin}")).await;
     let marker = "<tr id=\"applicant-";
@@ -265,7 +631,13 @@ async fn add(b: &Browser, iin: &str) -> String {
 }
 
 async fn form_list(b: &Browser) -> String {
-    let r = b.submit("/cabinet/lists", "/cabinet/lists/new", &[("note", "матрица")]).await;
+    let r = b
+        .submit(
+            "/cabinet/lists",
+            "/cabinet/lists/new",
+            &[("note", "матрица")],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     let (_, html) = b.get_text("/cabinet/lists").await;
     let i = html.find("id=\"list-").unwrap() + "id=\"list-".len();
@@ -286,7 +658,12 @@ async fn fixture(app: &App, owner: &Browser) -> Fixture {
         .check()
         .unwrap();
     let applicant = add(owner, &fresh_iin()).await;
-    Fixture { applicant, sent_applicant, draft_list, sent_list }
+    Fixture {
+        applicant,
+        sent_applicant,
+        draft_list,
+        sent_list,
+    }
 }
 
 fn path_of(pattern: &str, res: Res, f: &Fixture) -> String {
@@ -345,7 +722,10 @@ async fn request(b: &Browser, method: &str, path: &str, body: Body) -> u16 {
         Body::Note => req.form(&[("note", "матрица")]),
         Body::Name => req.form(&[("name", "ключ")]),
         Body::Login => {
-            let login = format!("nobody{}", SERIAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+            let login = format!(
+                "nobody{}",
+                SERIAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            );
             req.form(&[("login", login.as_str()), ("password", "wrong-password")])
         }
         Body::Json(j) => req.header("content-type", "application/json").body(j),
@@ -378,11 +758,18 @@ async fn every_route_answers_every_role_exactly_as_the_rules_say() {
             let b = browser_for(&app, *who).await;
             let got = request(&b, method, &path, *body).await;
             if got != *want {
-                failures.push(format!("{method} {pattern} ({res:?}) as {who:?}: expected {want}, got {got}"));
+                failures.push(format!(
+                    "{method} {pattern} ({res:?}) as {who:?}: expected {want}, got {got}"
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} cell(s) differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cell(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     app.stop().await;
 }
 
@@ -409,11 +796,27 @@ async fn every_state_changing_route_refuses_a_request_without_a_valid_csrf_token
             };
             let r = req.send().await.unwrap();
             assert_eq!(r.status(), 403, "{method} {pattern} with token {token:?}");
-            assert!(r.text().await.unwrap().contains("Недействительный токен формы"));
+            assert!(r
+                .text()
+                .await
+                .unwrap()
+                .contains("Недействительный токен формы"));
         }
     }
     // Nothing changed: the list is still there, the applicant too.
-    assert_eq!(owner.get(&format!("/cabinet/lists/{}", f.draft_list)).await.status(), 200);
-    assert_eq!(owner.get(&format!("/cabinet/applicants/{}", f.applicant)).await.status(), 200);
+    assert_eq!(
+        owner
+            .get(&format!("/cabinet/lists/{}", f.draft_list))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        owner
+            .get(&format!("/cabinet/applicants/{}", f.applicant))
+            .await
+            .status(),
+        200
+    );
     app.stop().await;
 }

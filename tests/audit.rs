@@ -28,17 +28,29 @@ async fn changes_and_sign_ins_are_logged_and_the_admin_page_filters_them() {
     let b = app.browser();
     assert_eq!(b.login("mg_field", "wrong").await.status(), 401);
     assert_eq!(b.login("mg_field", "demo").await.status(), 303);
-    let r = b.submit("/cabinet/applicants", "/cabinet/applicants", FORM).await;
+    let r = b
+        .submit("/cabinet/applicants", "/cabinet/applicants", FORM)
+        .await;
     assert_eq!(r.status(), 303);
-    let r = b.submit("/cabinet/lists", "/cabinet/lists/new", &[("note", "аудит")]).await;
+    let r = b
+        .submit("/cabinet/lists", "/cabinet/lists/new", &[("note", "аудит")])
+        .await;
     assert_eq!(r.status(), 303);
 
     let admin = app.signed_in("admin").await;
     let (status, html) = admin.get_text("/admin/audit").await;
     assert_eq!(status, 200);
     assert!(html.contains("Журнал аудита"));
-    for label in ["Неудачный вход", "Вход", "Добавлен претендент", "Сформирован список"] {
-        assert!(html.contains(&format!("<td>{label}</td>")), "{label}: {html}");
+    for label in [
+        "Неудачный вход",
+        "Вход",
+        "Добавлен претендент",
+        "Сформирован список",
+    ] {
+        assert!(
+            html.contains(&format!("<td>{label}</td>")),
+            "{label}: {html}"
+        );
     }
     assert!(html.contains("127.0.0.1"), "from where");
     assert!(html.contains("<td>mg_field</td>"), "who");
@@ -48,7 +60,9 @@ async fn changes_and_sign_ins_are_logged_and_the_admin_page_filters_them() {
     assert!(!html.contains("<td>Добавлен претендент</td>"));
     let (_, html) = admin.get_text("/admin/audit?actor=admin").await;
     assert!(html.contains("<td>admin</td>") && !html.contains("<td>mg_field</td>"));
-    let (_, html) = admin.get_text("/admin/audit?from=2001-01-01&to=2001-01-02").await;
+    let (_, html) = admin
+        .get_text("/admin/audit?from=2001-01-01&to=2001-01-02")
+        .await;
     assert!(html.contains("Записей нет"));
     let (status, html) = admin.get_text("/admin/audit?from=вчера").await;
     assert_eq!(status, 200);
@@ -74,13 +88,24 @@ async fn the_log_is_append_only() {
     }
     let before = n(&db, "(SELECT count() AS n FROM audit GROUP ALL)[0].n").await;
     assert!(before >= 1);
-    let r = db.query("UPDATE audit SET actor = 'someone else'").await.unwrap().check();
+    let r = db
+        .query("UPDATE audit SET actor = 'someone else'")
+        .await
+        .unwrap()
+        .check();
     assert!(r.is_err(), "an update is refused");
     let r = db.query("DELETE audit").await.unwrap().check();
     assert!(r.is_err(), "a deletion is refused");
-    assert_eq!(n(&db, "(SELECT count() AS n FROM audit GROUP ALL)[0].n").await, before);
     assert_eq!(
-        n(&db, "(SELECT count() AS n FROM audit WHERE actor = 'someone else' GROUP ALL)[0].n").await,
+        n(&db, "(SELECT count() AS n FROM audit GROUP ALL)[0].n").await,
+        before
+    );
+    assert_eq!(
+        n(
+            &db,
+            "(SELECT count() AS n FROM audit WHERE actor = 'someone else' GROUP ALL)[0].n"
+        )
+        .await,
         0
     );
     app.stop().await;
@@ -107,6 +132,9 @@ async fn an_admin_sees_only_the_entries_of_his_region() {
     let admin = app.signed_in("admin").await;
     let (_, html) = admin.get_text("/admin/audit?action=sign_in").await;
     assert!(html.contains("<td>mg_field</td>"));
-    assert!(!html.contains("almaty_mg"), "another oblast's entries stay there");
+    assert!(
+        !html.contains("almaty_mg"),
+        "another oblast's entries stay there"
+    );
     app.stop().await;
 }

@@ -309,7 +309,8 @@ async fn an_expired_session_on_an_htmx_request_navigates_to_sign_in() {
 }
 
 #[tokio::test]
-async fn a_session_id_planted_before_sign_in_is_never_used_after_it_and_cookies_are_secure_behind_tls() {
+async fn a_session_id_planted_before_sign_in_is_never_used_after_it_and_cookies_are_secure_behind_tls(
+) {
     let dir = tempfile::tempdir().unwrap();
     let mut s = talapker::config::Settings::for_tests(dir.path().to_path_buf());
     s.secure_cookies = true;
@@ -332,7 +333,11 @@ async fn a_session_id_planted_before_sign_in_is_never_used_after_it_and_cookies_
     let token = common::csrf_of(&page);
     let r = client
         .post(app.url("/login"))
-        .form(&[("login", "mg_admin"), ("password", "demo"), ("csrf_token", &token)])
+        .form(&[
+            ("login", "mg_admin"),
+            ("password", "demo"),
+            ("csrf_token", &token),
+        ])
         .send()
         .await
         .unwrap();
@@ -343,14 +348,24 @@ async fn a_session_id_planted_before_sign_in_is_never_used_after_it_and_cookies_
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
         .collect();
-    let session = set.iter().find(|c| c.starts_with("talapker_session=")).expect("a new session cookie");
-    let value = session.split(';').next().unwrap().trim_start_matches("talapker_session=");
+    let session = set
+        .iter()
+        .find(|c| c.starts_with("talapker_session="))
+        .expect("a new session cookie");
+    let value = session
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("talapker_session=");
     assert_ne!(value, planted, "the planted id is not adopted");
     for flag in ["HttpOnly", "SameSite=Lax", "Secure"] {
         assert!(session.contains(flag), "{flag} in {session}");
     }
     // The planted id opens nothing; the new one does.
-    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let r = plain
         .get(app.url("/cabinet/applicants"))
         .header("cookie", format!("talapker_session={planted}"))

@@ -22,7 +22,16 @@ const FORM: &[(&str, &str)] = &[
 
 async fn counts(db: &talapker::store::Db) -> Vec<i64> {
     let mut out = Vec::new();
-    for table in ["user", "applicant", "list", "list_event", "audit", "migration", "kato", "category"] {
+    for table in [
+        "user",
+        "applicant",
+        "list",
+        "list_event",
+        "audit",
+        "migration",
+        "kato",
+        "category",
+    ] {
         let n: Option<i64> = db
             .query(format!("(SELECT count() AS n FROM {table} GROUP ALL)[0].n"))
             .await
@@ -38,16 +47,29 @@ async fn counts(db: &talapker::store::Db) -> Vec<i64> {
 async fn a_populated_database_survives_backup_and_restore() {
     let app = App::start().await;
     let b = app.signed_in("mg_admin").await;
-    assert_eq!(b.submit("/cabinet/applicants", "/cabinet/applicants", FORM).await.status(), 303);
     assert_eq!(
-        b.submit("/cabinet/lists", "/cabinet/lists/new", &[("note", "резерв")]).await.status(),
+        b.submit("/cabinet/applicants", "/cabinet/applicants", FORM)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        b.submit(
+            "/cabinet/lists",
+            "/cabinet/lists/new",
+            &[("note", "резерв")]
+        )
+        .await
+        .status(),
         303
     );
     let before = counts(&app.state().db).await;
     assert!(before.iter().all(|&n| n > 0), "{before:?}");
     let backups = tempfile::tempdir().unwrap();
     let file = backups.path().join("talapker.surql");
-    let size = talapker::store::backup::export(&app.state().db, &file).await.unwrap();
+    let size = talapker::store::backup::export(&app.state().db, &file)
+        .await
+        .unwrap();
     assert!(size > 1000);
     assert!(!backups.path().join("talapker.partial").exists());
     app.stop().await;
@@ -61,16 +83,26 @@ async fn a_populated_database_survives_backup_and_restore() {
         talapker::store::backup::restore(&db, &file).await.unwrap();
         assert_eq!(counts(&db).await, before);
         // A second restore into the now populated database is refused.
-        let err = talapker::store::backup::restore(&db, &file).await.unwrap_err();
+        let err = talapker::store::backup::restore(&db, &file)
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("not empty"), "{err}");
-        assert_eq!(talapker::store::migrate(&db, &talapker::store::embedded_migrations()).await.unwrap(), 0);
+        assert_eq!(
+            talapker::store::migrate(&db, &talapker::store::embedded_migrations())
+                .await
+                .unwrap(),
+            0
+        );
     }
     let app = App::start_with(s, dir).await;
     assert_eq!(counts(&app.state().db).await[..5], before[..5]);
     let b = app.signed_in("mg_admin").await;
     let (_, html) = b.get_text("/cabinet/applicants").await;
     assert!(html.contains("Жаншакимова Айнур Мараловна"));
-    assert!(html.contains("data-testid=\"total\">1<"), "the restored counters are not counted twice");
+    assert!(
+        html.contains("data-testid=\"total\">1<"),
+        "the restored counters are not counted twice"
+    );
     let (_, html) = b.get_text("/cabinet/lists").await;
     assert!(html.contains("резерв"));
     app.stop().await;
@@ -88,7 +120,11 @@ async fn the_command_line_backs_up_and_restores_an_embedded_database() {
             .env("TALAPKER_LOG", "warn")
             .output()
             .unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
     };
     let data = src.path().to_str().unwrap();
     let (ok, out) = run(&["--data-dir", data, "migrate"]);
@@ -96,11 +132,21 @@ async fn the_command_line_backs_up_and_restores_an_embedded_database() {
     let (ok, out) = run(&["--data-dir", data, "backup", file.to_str().unwrap()]);
     assert!(ok, "{out}");
     assert!(out.contains("backup written"), "{out}");
-    let (ok, out) = run(&["--data-dir", dst.path().to_str().unwrap(), "restore", file.to_str().unwrap()]);
+    let (ok, out) = run(&[
+        "--data-dir",
+        dst.path().to_str().unwrap(),
+        "restore",
+        file.to_str().unwrap(),
+    ]);
     assert!(ok, "{out}");
     assert!(out.contains("restored"), "{out}");
     // Restoring over it again is refused with a reason.
-    let (ok, out) = run(&["--data-dir", dst.path().to_str().unwrap(), "restore", file.to_str().unwrap()]);
+    let (ok, out) = run(&[
+        "--data-dir",
+        dst.path().to_str().unwrap(),
+        "restore",
+        file.to_str().unwrap(),
+    ]);
     assert!(!ok);
     assert!(out.contains("not empty"), "{out}");
 }
@@ -109,7 +155,11 @@ async fn the_command_line_backs_up_and_restores_an_embedded_database() {
 fn old_scheduled_backups_are_pruned() {
     let dir = tempfile::tempdir().unwrap();
     for i in 0..5 {
-        std::fs::write(dir.path().join(format!("talapker-2026120{i}-000000.surql")), "x").unwrap();
+        std::fs::write(
+            dir.path().join(format!("talapker-2026120{i}-000000.surql")),
+            "x",
+        )
+        .unwrap();
     }
     std::fs::write(dir.path().join("other.txt"), "x").unwrap();
     assert_eq!(talapker::store::backup::prune(dir.path(), 2).unwrap(), 3);
@@ -118,5 +168,12 @@ fn old_scheduled_backups_are_pruned() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     left.sort();
-    assert_eq!(left, ["other.txt", "talapker-20261203-000000.surql", "talapker-20261204-000000.surql"]);
+    assert_eq!(
+        left,
+        [
+            "other.txt",
+            "talapker-20261203-000000.surql",
+            "talapker-20261204-000000.surql"
+        ]
+    );
 }

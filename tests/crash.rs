@@ -14,7 +14,11 @@ use std::time::Duration;
 use talapker::domain::iin::{make_iin, Gender};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Server {
@@ -24,13 +28,24 @@ struct Server {
 
 fn start(dir: &std::path::Path, port: u16, extra: &[String]) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_talapker"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir", dir.to_str().unwrap(), "--log", "warn", "--no-demo-pki"])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--log",
+            "warn",
+            "--no-demo-pki",
+        ])
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    Server { child, base: format!("http://127.0.0.1:{port}") }
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
 }
 
 async fn healthy(base: &str) {
@@ -52,16 +67,34 @@ async fn signed_in(base: &str) -> (reqwest::Client, String) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let page = client.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let page = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let token = common::csrf_of(&page);
     let r = client
         .post(format!("{base}/login"))
-        .form(&[("login", "mg_admin"), ("password", "demo"), ("csrf_token", &token)])
+        .form(&[
+            ("login", "mg_admin"),
+            ("password", "demo"),
+            ("csrf_token", &token),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let page = client.get(format!("{base}/cabinet/applicants")).send().await.unwrap().text().await.unwrap();
+    let page = client
+        .get(format!("{base}/cabinet/applicants"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     (client, common::csrf_of(&page))
 }
 
@@ -69,7 +102,8 @@ fn iins(n: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut day = 0;
     while out.len() < n {
-        let date = chrono::NaiveDate::from_ymd_opt(1985, 1, 1).unwrap() + chrono::Duration::days(day);
+        let date =
+            chrono::NaiveDate::from_ymd_opt(1985, 1, 1).unwrap() + chrono::Duration::days(day);
         day += 1;
         if let Some(iin) = make_iin(date, Gender::Male, 4321) {
             out.push(iin.to_string());
@@ -79,7 +113,11 @@ fn iins(n: usize) -> Vec<String> {
 }
 
 fn form(iin: &str, key: &str, token: &str) -> Vec<(&'static str, String)> {
-    let birth = talapker::domain::iin::Iin::parse(iin).unwrap().birth_date().format("%d.%m.%Y").to_string();
+    let birth = talapker::domain::iin::Iin::parse(iin)
+        .unwrap()
+        .birth_date()
+        .format("%d.%m.%Y")
+        .to_string();
     vec![
         ("iin", iin.into()),
         ("last_name", "Крашев".into()),
@@ -152,7 +190,11 @@ async fn acknowledged_additions_survive_a_sigkill_exactly_once() {
         let _ = t.await;
     }
     let acked: Vec<usize> = acknowledged.lock().unwrap().clone();
-    assert!(acked.len() >= 60, "the kill came after {} answers", acked.len());
+    assert!(
+        acked.len() >= 60,
+        "the kill came after {} answers",
+        acked.len()
+    );
     assert!(acked.len() < 500, "the kill came before the end");
 
     // Restart on the same files: it opens cleanly and every acknowledged addition is there once.
@@ -160,7 +202,12 @@ async fn acknowledged_additions_survive_a_sigkill_exactly_once() {
     healthy(&server.base).await;
     let (client, token) = signed_in(&server.base).await;
     for &i in &acked {
-        assert_eq!(count_of(&server.base, &client, &all[i]).await, 1, "acknowledged {} is there once", all[i]);
+        assert_eq!(
+            count_of(&server.base, &client, &all[i]).await,
+            1,
+            "acknowledged {} is there once",
+            all[i]
+        );
     }
     // Replaying every addition (the offline queue would) with its key adds the rest, none twice.
     for (i, iin) in all.iter().enumerate().step_by(7) {
@@ -192,10 +239,14 @@ async fn a_package_in_the_outbox_survives_a_sigkill_and_is_delivered_once() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let flags: Vec<String> = vec![
-        "--trust-dir".into(), pki_dir.path().join("trust").display().to_string(),
-        "--ais-url".into(), format!("http://127.0.0.1:{ais_port}"),
-        "--ais-token".into(), "T1".into(),
-        "--ais-callback-token".into(), "T2".into(),
+        "--trust-dir".into(),
+        pki_dir.path().join("trust").display().to_string(),
+        "--ais-url".into(),
+        format!("http://127.0.0.1:{ais_port}"),
+        "--ais-token".into(),
+        "T1".into(),
+        "--ais-callback-token".into(),
+        "T2".into(),
     ];
     let mut server = start(dir.path(), port, &flags);
     healthy(&server.base).await;
@@ -211,16 +262,41 @@ async fn a_package_in_the_outbox_survives_a_sigkill_and_is_delivered_once() {
             _ => {}
         }
     }
-    let r = client.post(format!("{}/cabinet/applicants", server.base)).form(&f).send().await.unwrap();
+    let r = client
+        .post(format!("{}/cabinet/applicants", server.base))
+        .form(&f)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
-    let r = client.post(format!("{}/cabinet/lists/new", server.base)).form(&[("note", "kill"), ("csrf_token", &token)]).send().await.unwrap();
+    let r = client
+        .post(format!("{}/cabinet/lists/new", server.base))
+        .form(&[("note", "kill"), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
-    let html = client.get(format!("{}/cabinet/lists", server.base)).send().await.unwrap().text().await.unwrap();
+    let html = client
+        .get(format!("{}/cabinet/lists", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let i = html.find("id=\"list-").unwrap() + "id=\"list-".len();
     let list = html[i..].split('"').next().unwrap().to_string();
-    let r = client.get(format!("{}/cabinet/lists/{list}/payload", server.base)).send().await.unwrap();
+    let r = client
+        .get(format!("{}/cabinet/lists/{list}/payload", server.base))
+        .send()
+        .await
+        .unwrap();
     let payload = r.bytes().await.unwrap();
-    let key = pki::read_pkcs12(&std::fs::read(pki_dir.path().join("keys/AUTH_RSA256_mg_admin.p12")).unwrap(), "demo1234").unwrap();
+    let key = pki::read_pkcs12(
+        &std::fs::read(pki_dir.path().join("keys/AUTH_RSA256_mg_admin.p12")).unwrap(),
+        "demo1234",
+    )
+    .unwrap();
     let cms = pki::sign_cms(&key, &payload, &pki::CmsOptions::default()).unwrap();
     let r = client
         .post(format!("{}/cabinet/lists/{list}/sign", server.base))
@@ -248,7 +324,14 @@ async fn a_package_in_the_outbox_survives_a_sigkill_and_is_delivered_once() {
     let (client, _) = signed_in(&server.base).await;
     let mut received = false;
     for _ in 0..200 {
-        let html = client.get(format!("{}/cabinet/lists/{list}", server.base)).send().await.unwrap().text().await.unwrap();
+        let html = client
+            .get(format!("{}/cabinet/lists/{list}", server.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         if html.contains("получен из АИС «Рынок труда»") {
             received = true;
             break;
@@ -256,7 +339,12 @@ async fn a_package_in_the_outbox_survives_a_sigkill_and_is_delivered_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(received, "the results came back");
-    assert_eq!(talapker::ais::sim::package_count(&sim.state.db).await.unwrap(), (1, 1));
+    assert_eq!(
+        talapker::ais::sim::package_count(&sim.state.db)
+            .await
+            .unwrap(),
+        (1, 1)
+    );
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     sim.stop().await;

@@ -149,19 +149,36 @@ async fn region_totals_come_from_counters_that_always_match_a_real_count() {
     let app = App::start().await;
     let b = app.signed_in("mg_admin").await;
     let form = |iin: &str, kato: &str| {
-        let birth = talapker::domain::iin::Iin::parse(iin).unwrap().birth_date().format("%d.%m.%Y").to_string();
+        let birth = talapker::domain::iin::Iin::parse(iin)
+            .unwrap()
+            .birth_date()
+            .format("%d.%m.%Y")
+            .to_string();
         vec![
-            ("iin", iin.to_string()), ("last_name", "Счетова".into()), ("first_name", "Айым".into()),
-            ("middle_name", "".into()), ("birth_date", birth), ("gender", "female".into()),
-            ("kato", kato.to_string()), ("street", "Абая".into()), ("house", "1".into()), ("flat", "".into()),
-            ("applicant_category", "grad11".into()), ("employment_category", "unemployed".into()),
+            ("iin", iin.to_string()),
+            ("last_name", "Счетова".into()),
+            ("first_name", "Айым".into()),
+            ("middle_name", "".into()),
+            ("birth_date", birth),
+            ("gender", "female".into()),
+            ("kato", kato.to_string()),
+            ("street", "Абая".into()),
+            ("house", "1".into()),
+            ("flat", "".into()),
+            ("applicant_category", "grad11".into()),
+            ("employment_category", "unemployed".into()),
         ]
     };
     let iins = ["920526450510", "850315400025", "941008400880"];
     for (iin, kato) in iins.iter().zip(["711310000", "711310000", "711110000"]) {
         let f = form(iin, kato);
         let fields: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        assert_eq!(b.submit("/cabinet/applicants", "/cabinet/applicants", &fields).await.status(), 303);
+        assert_eq!(
+            b.submit("/cabinet/applicants", "/cabinet/applicants", &fields)
+                .await
+                .status(),
+            303
+        );
     }
     let id_of = |iin: &'static str| {
         let db = app.state().db.clone();
@@ -181,16 +198,50 @@ async fn region_totals_come_from_counters_that_always_match_a_real_count() {
     let mut f = form("920526450510", "711110000");
     f.push(("version", "1".into()));
     let fields: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(b.submit("/cabinet/applicants", &format!("/cabinet/applicants/{moved}"), &fields).await.status(), 303);
+    assert_eq!(
+        b.submit(
+            "/cabinet/applicants",
+            &format!("/cabinet/applicants/{moved}"),
+            &fields
+        )
+        .await
+        .status(),
+        303
+    );
     let gone = id_of("850315400025").await;
-    assert_eq!(b.submit("/cabinet/applicants", &format!("/cabinet/applicants/{gone}/delete"), &[]).await.status(), 303);
-    for (region, field, want) in [("710000000", "oblast", 2), ("711310000", "district", 0), ("711110000", "district", 2)] {
-        assert_eq!(real_and_counted(&app, region, field).await, (want, want), "{region}");
+    assert_eq!(
+        b.submit(
+            "/cabinet/applicants",
+            &format!("/cabinet/applicants/{gone}/delete"),
+            &[]
+        )
+        .await
+        .status(),
+        303
+    );
+    for (region, field, want) in [
+        ("710000000", "oblast", 2),
+        ("711310000", "district", 0),
+        ("711110000", "district", 2),
+    ] {
+        assert_eq!(
+            real_and_counted(&app, region, field).await,
+            (want, want),
+            "{region}"
+        );
     }
     let (_, html) = b.get_text("/cabinet/applicants").await;
-    assert!(html.contains("data-testid=\"total\">2<"), "the tab shows the counted total");
+    assert!(
+        html.contains("data-testid=\"total\">2<"),
+        "the tab shows the counted total"
+    );
     // The counter and the IIN prefix use their indexes.
-    assert_uses(&app, "SELECT VALUE n FROM applicant_count WHERE region = $region", "applicant_count_region").await;
+    assert_uses(
+        &app,
+        "SELECT VALUE n FROM applicant_count WHERE region = $region",
+        "applicant_count_region",
+    )
+    .await;
     assert_uses(
         &app,
         "SELECT * FROM applicant WITH INDEX applicant_iin WHERE oblast = $region AND iin >= $q AND iin < $q_end",
@@ -204,15 +255,39 @@ async fn region_totals_come_from_counters_that_always_match_a_real_count() {
 async fn the_export_reads_the_region_once_in_batches_even_across_equal_timestamps() {
     let app = App::start().await;
     let b = app.signed_in("mg_admin").await;
-    let iins = ["920526450510", "850315400025", "941008400880", "860929400441", "930122451117"];
+    let iins = [
+        "920526450510",
+        "850315400025",
+        "941008400880",
+        "860929400441",
+        "930122451117",
+    ];
     for iin in iins {
-        let birth = talapker::domain::iin::Iin::parse(iin).unwrap().birth_date().format("%d.%m.%Y").to_string();
+        let birth = talapker::domain::iin::Iin::parse(iin)
+            .unwrap()
+            .birth_date()
+            .format("%d.%m.%Y")
+            .to_string();
         let f = [
-            ("iin", iin), ("last_name", "Выгрузова"), ("first_name", "Айым"), ("middle_name", ""),
-            ("birth_date", birth.as_str()), ("gender", "female"), ("kato", "711310000"), ("street", "Абая"),
-            ("house", "1"), ("flat", ""), ("applicant_category", "grad11"), ("employment_category", "unemployed"),
+            ("iin", iin),
+            ("last_name", "Выгрузова"),
+            ("first_name", "Айым"),
+            ("middle_name", ""),
+            ("birth_date", birth.as_str()),
+            ("gender", "female"),
+            ("kato", "711310000"),
+            ("street", "Абая"),
+            ("house", "1"),
+            ("flat", ""),
+            ("applicant_category", "grad11"),
+            ("employment_category", "unemployed"),
         ];
-        assert_eq!(b.submit("/cabinet/applicants", "/cabinet/applicants", &f).await.status(), 303);
+        assert_eq!(
+            b.submit("/cabinet/applicants", "/cabinet/applicants", &f)
+                .await
+                .status(),
+            303
+        );
     }
     // Three of them registered at the very same instant, straddling a batch boundary.
     app.state()
@@ -227,12 +302,23 @@ async fn the_export_reads_the_region_once_in_batches_even_across_equal_timestamp
     let mut after = None;
     let mut seen = Vec::new();
     loop {
-        let batch = talapker::store::applicants::export_batch(&app.state().db, field, "710000000", &all, after.clone(), 2)
-            .await
-            .unwrap();
+        let batch = talapker::store::applicants::export_batch(
+            &app.state().db,
+            field,
+            "710000000",
+            &all,
+            after.clone(),
+            2,
+        )
+        .await
+        .unwrap();
         let Some(last) = batch.last() else { break };
         let oldest = last.created_at;
-        let mut same: Vec<String> = batch.iter().filter(|r| r.created_at == oldest).map(|r| r.id.clone()).collect();
+        let mut same: Vec<String> = batch
+            .iter()
+            .filter(|r| r.created_at == oldest)
+            .map(|r| r.id.clone())
+            .collect();
         if let Some((t, prev)) = &after {
             if *t == oldest {
                 same.extend(prev.iter().cloned());

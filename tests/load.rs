@@ -30,10 +30,22 @@ fn rss_of(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mixed_reads_and_writes_under_load_lose_nothing_and_never_fail() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_talapker"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir", dir.path().to_str().unwrap(), "--log", "warn", "--no-demo-pki"])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--log",
+            "warn",
+            "--no-demo-pki",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -41,19 +53,51 @@ async fn mixed_reads_and_writes_under_load_lose_nothing_and_never_fail() {
     let pid = child.id();
     let probe = reqwest::Client::new();
     for _ in 0..300 {
-        if probe.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+        if probe
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut sessions = Vec::new();
     for login in ["mg_admin", "mg_field", "office", "mg_admin"] {
-        let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let page = client.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = client
+            .get(format!("{base}/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let token = common::csrf_of(&page);
-        let r = client.post(format!("{base}/login")).form(&[("login", login), ("password", "demo"), ("csrf_token", &token)]).send().await.unwrap();
+        let r = client
+            .post(format!("{base}/login"))
+            .form(&[
+                ("login", login),
+                ("password", "demo"),
+                ("csrf_token", &token),
+            ])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 303);
-        let page = client.get(format!("{base}/cabinet/applicants")).send().await.unwrap().text().await.unwrap();
+        let page = client
+            .get(format!("{base}/cabinet/applicants"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         sessions.push((login, client, common::csrf_of(&page)));
     }
     let serial = Arc::new(AtomicU64::new(0));
@@ -74,8 +118,13 @@ async fn mixed_reads_and_writes_under_load_lose_nothing_and_never_fail() {
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
         let (login, client, token) = sessions[c % sessions.len()].clone();
-        let (base, serial, written, server_errors, requests) =
-            (base.clone(), serial.clone(), written.clone(), server_errors.clone(), requests.clone());
+        let (base, serial, written, server_errors, requests) = (
+            base.clone(),
+            serial.clone(),
+            written.clone(),
+            server_errors.clone(),
+            requests.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while started.elapsed() < RUN {
@@ -83,16 +132,30 @@ async fn mixed_reads_and_writes_under_load_lose_nothing_and_never_fail() {
                 let status = if login != "office" && n % 3 == 0 {
                     // A write: a new applicant with a unique IIN.
                     let k = serial.fetch_add(1, Ordering::SeqCst);
-                    let date = chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap() + chrono::Duration::days((k % 9000) as i64);
-                    let Some(iin) = (0..10).find_map(|s| make_iin(date, Gender::Female, (k / 9000) as u32 * 10 + s)) else { continue };
+                    let date = chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap()
+                        + chrono::Duration::days((k % 9000) as i64);
+                    let Some(iin) = (0..10)
+                        .find_map(|s| make_iin(date, Gender::Female, (k / 9000) as u32 * 10 + s))
+                    else {
+                        continue;
+                    };
                     let iin = iin.to_string();
                     let birth = date.format("%d.%m.%Y").to_string();
                     let r = client
                         .post(format!("{base}/cabinet/applicants"))
                         .form(&[
-                            ("iin", iin.as_str()), ("last_name", "Нагрузова"), ("first_name", "Айым"), ("middle_name", ""),
-                            ("birth_date", birth.as_str()), ("gender", "female"), ("kato", "711310000"), ("street", "Абая"),
-                            ("house", "1"), ("flat", ""), ("applicant_category", "grad11"), ("employment_category", "unemployed"),
+                            ("iin", iin.as_str()),
+                            ("last_name", "Нагрузова"),
+                            ("first_name", "Айым"),
+                            ("middle_name", ""),
+                            ("birth_date", birth.as_str()),
+                            ("gender", "female"),
+                            ("kato", "711310000"),
+                            ("street", "Абая"),
+                            ("house", "1"),
+                            ("flat", ""),
+                            ("applicant_category", "grad11"),
+                            ("employment_category", "unemployed"),
                             ("csrf_token", token.as_str()),
                         ])
                         .send()
@@ -139,18 +202,40 @@ async fn mixed_reads_and_writes_under_load_lose_nothing_and_never_fail() {
         written.len(),
         peak / 1024 / 1024
     );
-    assert_eq!(server_errors.load(Ordering::SeqCst), 0, "no 5xx and no dropped connection");
+    assert_eq!(
+        server_errors.load(Ordering::SeqCst),
+        0,
+        "no 5xx and no dropped connection"
+    );
     assert!(written.len() > 20, "writes happened: {}", written.len());
     assert!(peak > 0 && peak < RSS_LIMIT, "peak RSS {peak} bytes");
     // Zero lost writes: every acknowledged applicant is there (the total is checked too).
     let (_, client, _) = &sessions[0];
-    let html = client.get(format!("{base}/cabinet/applicants")).send().await.unwrap().text().await.unwrap();
+    let html = client
+        .get(format!("{base}/cabinet/applicants"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let marker = "data-testid=\"total\">";
     let i = html.find(marker).unwrap() + marker.len();
     let shown: usize = html[i..].split('<').next().unwrap().parse().unwrap();
-    assert_eq!(shown, written.len(), "every acknowledged write, and nothing else");
+    assert_eq!(
+        shown,
+        written.len(),
+        "every acknowledged write, and nothing else"
+    );
     for iin in written.iter().step_by(written.len().max(50) / 50) {
-        let html = client.get(format!("{base}/cabinet/applicants?iin={iin}")).send().await.unwrap().text().await.unwrap();
+        let html = client
+            .get(format!("{base}/cabinet/applicants?iin={iin}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert_eq!(html.matches("<tr id=\"applicant-").count(), 1, "{iin}");
     }
     child.kill().unwrap();

@@ -136,7 +136,13 @@ async fn add(b: &Browser, p: &Person) {
     let r = b
         .submit("/cabinet/applicants", "/cabinet/applicants", &borrow(&f))
         .await;
-    assert_eq!(r.status(), 303, "adding {}: {}", p.iin, r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        303,
+        "adding {}: {}",
+        p.iin,
+        r.text().await.unwrap()
+    );
 }
 
 async fn form_list(b: &Browser) -> String {
@@ -158,11 +164,20 @@ fn key(file: &str) -> pki::CertifiedKey {
 async fn payload_of(b: &Browser, list: &str) -> (i64, Vec<u8>) {
     let r = b.get(&format!("/cabinet/lists/{list}/payload")).await;
     assert_eq!(r.status(), 200);
-    let version: i64 = r.headers()["x-list-version"].to_str().unwrap().parse().unwrap();
+    let version: i64 = r.headers()["x-list-version"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     (version, r.bytes().await.unwrap().to_vec())
 }
 
-async fn post_signature(b: &Browser, list: &str, version: i64, cms: &[u8]) -> (u16, serde_json::Value) {
+async fn post_signature(
+    b: &Browser,
+    list: &str,
+    version: i64,
+    cms: &[u8],
+) -> (u16, serde_json::Value) {
     let token = b.csrf(&format!("/cabinet/lists/{list}")).await;
     let r = b
         .client
@@ -205,7 +220,10 @@ async fn wait_for_status(app: &App, list: &str, status: &str) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("list {list} never became {status} (is {})", list_status(app, list).await);
+    panic!(
+        "list {list} never became {status} (is {})",
+        list_status(app, list).await
+    );
 }
 
 async fn applicant(app: &App, iin: &str) -> (String, String, String, i64) {
@@ -231,7 +249,9 @@ async fn applicant(app: &App, iin: &str) -> (String, String, String, i64) {
 }
 
 async fn sim_packages(sim: &SimRunning) -> (i64, i64) {
-    talapker::ais::sim::package_count(&sim.state.db).await.unwrap()
+    talapker::ais::sim::package_count(&sim.state.db)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -256,23 +276,43 @@ async fn sign_deliver_results_fix_refuse_resend_until_all_pass() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["location"], format!("/cabinet/lists/{list}?msg=sent"));
     let (_, page) = b.get_text(&format!("/cabinet/lists/{list}?msg=sent")).await;
-    assert!(page.contains("отправлен в АИС «Рынок труда»") || page.contains("получен из АИС «Рынок труда»"));
+    assert!(
+        page.contains("отправлен в АИС «Рынок труда»")
+            || page.contains("получен из АИС «Рынок труда»")
+    );
     assert!(page.contains("CN=Туменбай Улбосын Абайкызы, SERIALNUMBER=IIN941008400880, C=KZ"));
     // Applicants of a sent list can be neither edited nor deleted.
     let (id_a, _, _, _) = applicant(&app, AINUR.iin).await;
-    let r = b.submit("/cabinet/applicants", &format!("/cabinet/applicants/{id_a}/delete"), &[]).await;
+    let r = b
+        .submit(
+            "/cabinet/applicants",
+            &format!("/cabinet/applicants/{id_a}/delete"),
+            &[],
+        )
+        .await;
     assert_eq!(r.status(), 403);
 
     wait_for_status(&app, &list, "received").await;
     let (_, a, reason, _) = applicant(&app, AINUR.iin).await;
     assert_eq!((a.as_str(), reason.as_str()), ("passed", ""));
     let (id_k, k, reason, version_k) = applicant(&app, KUANYSH_TYPO.iin).await;
-    assert_eq!((k.as_str(), reason.as_str()), ("failed", "ФИО не совпадает с данными ГБД ФЛ"));
+    assert_eq!(
+        (k.as_str(), reason.as_str()),
+        ("failed", "ФИО не совпадает с данными ГБД ФЛ")
+    );
     let (id_v, v, reason, version_v) = applicant(&app, VASILIEV.iin).await;
-    assert_eq!((v.as_str(), reason.as_str()), ("failed", "Претендент трудоустроен"));
+    assert_eq!(
+        (v.as_str(), reason.as_str()),
+        ("failed", "Претендент трудоустроен")
+    );
     let (_, page) = b.get_text(&format!("/cabinet/lists/{list}")).await;
     assert!(page.contains("получен из АИС «Рынок труда»"));
-    assert!(page.contains("aria-label=\"Причина отказа в АИС &quot;Рынок труда&quot;: Претендент трудоустроен\""), "{page}");
+    assert!(
+        page.contains(
+            "aria-label=\"Причина отказа в АИС &quot;Рынок труда&quot;: Претендент трудоустроен\""
+        ),
+        "{page}"
+    );
     assert!(page.contains("прошли 1, не прошли 2"));
 
     // A failed applicant left as it is: the list cannot be sent again yet.
@@ -283,17 +323,37 @@ async fn sign_deliver_results_fix_refuse_resend_until_all_pass() {
     assert_eq!(status, 409);
 
     // The passed one cannot be changed; the failed ones can.
-    assert_eq!(b.get(&format!("/cabinet/applicants/{id_a}/edit")).await.status(), 403);
-    let fixed = Person { first: "Куаныш", ..KUANYSH_TYPO };
+    assert_eq!(
+        b.get(&format!("/cabinet/applicants/{id_a}/edit"))
+            .await
+            .status(),
+        403
+    );
+    let fixed = Person {
+        first: "Куаныш",
+        ..KUANYSH_TYPO
+    };
     let mut f = form_of(&fixed);
     f.push(("version", version_k.to_string()));
-    let r = b.submit("/cabinet/applicants", &format!("/cabinet/applicants/{id_k}"), &borrow(&f)).await;
+    let r = b
+        .submit(
+            "/cabinet/applicants",
+            &format!("/cabinet/applicants/{id_k}"),
+            &borrow(&f),
+        )
+        .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     let mut f = form_of(&VASILIEV);
     f.push(("version", version_v.to_string()));
     f.push(("mg_refused", "on".into()));
     f.push(("mg_reason", "Трудоустроен, от обучения отказался".into()));
-    let r = b.submit("/cabinet/applicants", &format!("/cabinet/applicants/{id_v}"), &borrow(&f)).await;
+    let r = b
+        .submit(
+            "/cabinet/applicants",
+            &format!("/cabinet/applicants/{id_v}"),
+            &borrow(&f),
+        )
+        .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     assert_eq!(applicant(&app, KUANYSH_TYPO.iin).await.1, "changed");
     assert_eq!(applicant(&app, VASILIEV.iin).await.1, "refused");
@@ -304,24 +364,58 @@ async fn sign_deliver_results_fix_refuse_resend_until_all_pass() {
     let text = String::from_utf8(payload.clone()).unwrap();
     assert!(text.contains("\"first_name\":\"Куаныш\""));
     assert!(text.contains("\"mg_reason\":\"Трудоустроен, от обучения отказался\""));
-    let cms = pki::sign_cms(&key("AUTH_ECDSA_mg_admin.p12"), &payload, &CmsOptions::default()).unwrap();
+    let cms = pki::sign_cms(
+        &key("AUTH_ECDSA_mg_admin.p12"),
+        &payload,
+        &CmsOptions::default(),
+    )
+    .unwrap();
     let (status, body) = post_signature(&b, &list, version, &cms).await;
     assert_eq!(status, 200, "{body}");
     wait_for_status(&app, &list, "received").await;
     assert_eq!(applicant(&app, KUANYSH_TYPO.iin).await.1, "passed");
     assert_eq!(applicant(&app, VASILIEV.iin).await.1, "refused");
     assert_eq!(applicant(&app, AINUR.iin).await.1, "passed");
-    let versions = talapker::store::signing::versions(&app.state().db, &list).await.unwrap();
+    let versions = talapker::store::signing::versions(&app.state().db, &list)
+        .await
+        .unwrap();
     assert_eq!(versions.len(), 2);
-    assert_eq!((versions[0].version, versions[0].to_check, versions[0].refused, versions[0].passed, versions[0].failed), (2, 1, 1, 1, 0));
+    assert_eq!(
+        (
+            versions[0].version,
+            versions[0].to_check,
+            versions[0].refused,
+            versions[0].passed,
+            versions[0].failed
+        ),
+        (2, 1, 1, 1, 0)
+    );
     assert_eq!(versions[0].algorithm, "ECDSA P-256");
     assert_eq!((versions[1].passed, versions[1].failed), (1, 2));
     // The stored signature verifies over the stored payload.
-    let (stored_payload, stored_sig) = talapker::store::signing::stored_signature(&app.state().db, &list, 2).await.unwrap().unwrap();
-    let der = base64::engine::general_purpose::STANDARD.decode(stored_sig).unwrap();
-    talapker::signing::verify_list_signature(&der, stored_payload.as_bytes(), &app.state().trust, "941008400880", chrono::Utc::now()).unwrap();
+    let (stored_payload, stored_sig) =
+        talapker::store::signing::stored_signature(&app.state().db, &list, 2)
+            .await
+            .unwrap()
+            .unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(stored_sig)
+        .unwrap();
+    talapker::signing::verify_list_signature(
+        &der,
+        stored_payload.as_bytes(),
+        &app.state().trust,
+        "941008400880",
+        chrono::Utc::now(),
+    )
+    .unwrap();
     // Nothing is left to send: everyone passed or was refused.
-    assert_eq!(b.get(&format!("/cabinet/lists/{list}/payload")).await.status(), 409);
+    assert_eq!(
+        b.get(&format!("/cabinet/lists/{list}/payload"))
+            .await
+            .status(),
+        409
+    );
     assert_eq!(sim_packages(&sim).await, (2, 2));
     app.stop().await;
     sim.stop().await;
@@ -330,7 +424,11 @@ async fn sign_deliver_results_fix_refuse_resend_until_all_pass() {
 #[tokio::test]
 async fn ais_down_for_a_while_gets_the_package_once_when_it_comes_back() {
     // A port nobody listens on yet.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let app = start_portal(&format!("http://127.0.0.1:{port}")).await;
     let b = app.signed_in("mg_admin").await;
     add(&b, &AINUR).await;
@@ -340,7 +438,9 @@ async fn ais_down_for_a_while_gets_the_package_once_when_it_comes_back() {
     // The worker tries and fails; the package waits in the outbox.
     let mut attempts = 0;
     for _ in 0..100 {
-        let rows = talapker::store::signing::outbox_all(&app.state().db).await.unwrap();
+        let rows = talapker::store::signing::outbox_all(&app.state().db)
+            .await
+            .unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].state, "pending");
         attempts = rows[0].attempts;
@@ -350,13 +450,19 @@ async fn ais_down_for_a_while_gets_the_package_once_when_it_comes_back() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(attempts >= 1, "the worker tried");
-    assert!(!talapker::store::signing::outbox_all(&app.state().db).await.unwrap()[0].last_error.is_empty());
+    assert!(!talapker::store::signing::outbox_all(&app.state().db)
+        .await
+        .unwrap()[0]
+        .last_error
+        .is_empty());
     assert_eq!(list_status(&app, &list).await, "sent");
     // АИС comes back on that port.
     let (sim, _dir) = start_sim(&format!("127.0.0.1:{port}")).await;
     wait_for_status(&app, &list, "received").await;
     assert_eq!(applicant(&app, AINUR.iin).await.1, "passed");
-    let rows = talapker::store::signing::outbox_all(&app.state().db).await.unwrap();
+    let rows = talapker::store::signing::outbox_all(&app.state().db)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].state, "delivered");
     // Posting the same package again (a crash between the post and the mark) is still one.
@@ -385,26 +491,59 @@ async fn the_server_refuses_signatures_that_do_not_hold_each_with_its_message() 
     assert_eq!(version, 1);
 
     // Another person's key.
-    let cms = pki::sign_cms(&key("AUTH_RSA256_mg_field.p12"), &payload, &CmsOptions::default()).unwrap();
+    let cms = pki::sign_cms(
+        &key("AUTH_RSA256_mg_field.p12"),
+        &payload,
+        &CmsOptions::default(),
+    )
+    .unwrap();
     let (status, body) = post_signature(&b, &list, version, &cms).await;
-    assert_eq!((status, body["error"].as_str().unwrap()), (422, "Сертификат не принадлежит пользователю"));
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (422, "Сертификат не принадлежит пользователю")
+    );
     // A payload changed after signing.
     let mut tampered = payload.clone();
     let i = tampered.iter().position(|&c| c == b'7').unwrap();
     tampered[i] = b'8';
-    let cms = pki::sign_cms(&key("AUTH_RSA256_mg_admin.p12"), &tampered, &CmsOptions::default()).unwrap();
+    let cms = pki::sign_cms(
+        &key("AUTH_RSA256_mg_admin.p12"),
+        &tampered,
+        &CmsOptions::default(),
+    )
+    .unwrap();
     let (status, body) = post_signature(&b, &list, version, &cms).await;
-    assert_eq!((status, body["error"].as_str().unwrap()), (422, "Подпись не соответствует данным списка"));
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (422, "Подпись не соответствует данным списка")
+    );
     // A key from a root nobody trusts.
     let root = pki::CertifiedKey::generate_root("Чужой УЦ", pki::KeyKind::Ecdsa).unwrap();
-    let stranger = root.issue_user("Туменбай Улбосын Абайкызы", "941008400880", pki::KeyKind::Ecdsa).unwrap();
+    let stranger = root
+        .issue_user(
+            "Туменбай Улбосын Абайкызы",
+            "941008400880",
+            pki::KeyKind::Ecdsa,
+        )
+        .unwrap();
     let cms = pki::sign_cms(&stranger, &payload, &CmsOptions::default()).unwrap();
     let (status, body) = post_signature(&b, &list, version, &cms).await;
-    assert_eq!((status, body["error"].as_str().unwrap()), (422, "Сертификат не выдан доверенным удостоверяющим центром"));
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (422, "Сертификат не выдан доверенным удостоверяющим центром")
+    );
     // Garbage and a stale version.
     let (status, body) = post_signature(&b, &list, version, b"not a signature").await;
-    assert_eq!((status, body["error"].as_str().unwrap()), (422, "Некорректный формат подписи"));
-    let good = pki::sign_cms(&key("AUTH_RSA256_mg_admin.p12"), &payload, &CmsOptions::default()).unwrap();
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (422, "Некорректный формат подписи")
+    );
+    let good = pki::sign_cms(
+        &key("AUTH_RSA256_mg_admin.p12"),
+        &payload,
+        &CmsOptions::default(),
+    )
+    .unwrap();
     let (status, _) = post_signature(&b, &list, 7, &good).await;
     assert_eq!(status, 409);
     // The list changed between fetching the payload and sending the signature.
@@ -422,9 +561,15 @@ async fn the_server_refuses_signatures_that_do_not_hold_each_with_its_message() 
         .check()
         .unwrap();
     let (status, body) = post_signature(&b, &list, version, &good).await;
-    assert_eq!((status, body["error"].as_str().unwrap()), (422, "Подпись не соответствует данным списка"));
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (422, "Подпись не соответствует данным списка")
+    );
     assert_eq!(list_status(&app, &list).await, "draft", "nothing was sent");
-    assert!(talapker::store::signing::outbox_all(&app.state().db).await.unwrap().is_empty());
+    assert!(talapker::store::signing::outbox_all(&app.state().db)
+        .await
+        .unwrap()
+        .is_empty());
     // Without the CSRF token, nothing.
     let r = b
         .client
@@ -436,9 +581,21 @@ async fn the_server_refuses_signatures_that_do_not_hold_each_with_its_message() 
     assert_eq!(r.status(), 403);
     // Office staff cannot sign; another region does not see the list.
     let office = app.signed_in("office").await;
-    assert_eq!(office.get(&format!("/cabinet/lists/{list}/payload")).await.status(), 403);
+    assert_eq!(
+        office
+            .get(&format!("/cabinet/lists/{list}/payload"))
+            .await
+            .status(),
+        403
+    );
     let field = app.signed_in("mg_field").await;
-    assert_eq!(field.get(&format!("/cabinet/lists/{list}/payload")).await.status(), 404);
+    assert_eq!(
+        field
+            .get(&format!("/cabinet/lists/{list}/payload"))
+            .await
+            .status(),
+        404
+    );
     app.stop().await;
     sim.stop().await;
 }
@@ -453,7 +610,11 @@ async fn the_results_endpoint_needs_its_token_and_applies_a_result_once() {
     let (status, _) = sign(&b, &list, "AUTH_RSA256_mg_admin.p12").await;
     assert_eq!(status, 200);
     wait_for_status(&app, &list, "received").await;
-    let package = talapker::store::signing::versions(&app.state().db, &list).await.unwrap()[0].package.clone();
+    let package = talapker::store::signing::versions(&app.state().db, &list)
+        .await
+        .unwrap()[0]
+        .package
+        .clone();
     let (id, _, _, _) = applicant(&app, AINUR.iin).await;
     let results = serde_json::json!({
         "result_id": format!("{package}.r"), "package_id": package, "list_id": list, "version": 1,
@@ -463,19 +624,46 @@ async fn the_results_endpoint_needs_its_token_and_applies_a_result_once() {
     let url = app.url("/api/ais/results");
     let r = client.post(&url).json(&results).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    let r = client.post(&url).bearer_auth("wrong").json(&results).send().await.unwrap();
+    let r = client
+        .post(&url)
+        .bearer_auth("wrong")
+        .json(&results)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     // The same result again: applied once, nothing changes.
-    let r = client.post(&url).bearer_auth(CALLBACK).json(&results).send().await.unwrap();
+    let r = client
+        .post(&url)
+        .bearer_auth(CALLBACK)
+        .json(&results)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["status"], "duplicate");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["status"],
+        "duplicate"
+    );
     assert_eq!(applicant(&app, AINUR.iin).await.1, "passed");
     // A result nobody waits for.
     let mut other = results.clone();
     other["result_id"] = "another".into();
-    let r = client.post(&url).bearer_auth(CALLBACK).json(&other).send().await.unwrap();
+    let r = client
+        .post(&url)
+        .bearer_auth(CALLBACK)
+        .json(&other)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
-    let r = client.post(&url).bearer_auth(CALLBACK).body("{").send().await.unwrap();
+    let r = client
+        .post(&url)
+        .bearer_auth(CALLBACK)
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(applicant(&app, AINUR.iin).await.1, "passed");
     app.stop().await;
@@ -499,13 +687,23 @@ async fn out_of_the_box_the_built_in_simulator_answers() {
     // The page polls and is told to refresh once АИС answered.
     let since = talapker::web::signing::stamp(chrono::Utc::now() - chrono::Duration::seconds(60));
     wait_for_status(&app, &list, "received").await;
-    let r = b.get(&format!("/cabinet/lists/changes?ids={list}&since={since}")).await;
+    let r = b
+        .get(&format!("/cabinet/lists/changes?ids={list}&since={since}"))
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["hx-refresh"], "true");
     let now = talapker::web::signing::stamp(chrono::Utc::now());
-    assert_eq!(b.get(&format!("/cabinet/lists/changes?ids={list}&since={now}")).await.status(), 204);
+    assert_eq!(
+        b.get(&format!("/cabinet/lists/changes?ids={list}&since={now}"))
+            .await
+            .status(),
+        204
+    );
     assert_eq!(applicant(&app, AINUR.iin).await.1, "passed");
-    assert_eq!(applicant(&app, KUANYSH_TYPO.iin).await.2, "ФИО не совпадает с данными ГБД ФЛ");
+    assert_eq!(
+        applicant(&app, KUANYSH_TYPO.iin).await.2,
+        "ФИО не совпадает с данными ГБД ФЛ"
+    );
     app.stop().await;
 }
 
@@ -523,7 +721,11 @@ async fn a_queued_package_survives_a_restart_and_is_delivered_once() {
     let portal_port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let on_disk = |dir: &std::path::Path| {
-        let mut s = settings(dir, &format!("127.0.0.1:{portal_port}"), Some(format!("http://127.0.0.1:{ais_port}")));
+        let mut s = settings(
+            dir,
+            &format!("127.0.0.1:{portal_port}"),
+            Some(format!("http://127.0.0.1:{ais_port}")),
+        );
         s.db = Some(format!("surrealkv://{}", dir.join("db").display()));
         s
     };
@@ -537,12 +739,16 @@ async fn a_queued_package_survives_a_restart_and_is_delivered_once() {
     let dir = app.stop().await;
     let (sim, _sim_dir) = start_sim(&format!("127.0.0.1:{ais_port}")).await;
     let app = App::start_with(on_disk(dir.path()), dir).await;
-    let rows = talapker::store::signing::outbox_all(&app.state().db).await.unwrap();
+    let rows = talapker::store::signing::outbox_all(&app.state().db)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1, "the package outlived the restart");
     wait_for_status(&app, &list, "received").await;
     assert_eq!(applicant(&app, AINUR.iin).await.1, "passed");
     assert_eq!(sim_packages(&sim).await, (1, 1));
-    let rows = talapker::store::signing::outbox_all(&app.state().db).await.unwrap();
+    let rows = talapker::store::signing::outbox_all(&app.state().db)
+        .await
+        .unwrap();
     assert_eq!(rows[0].state, "delivered");
     app.stop().await;
     sim.stop().await;

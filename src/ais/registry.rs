@@ -59,13 +59,53 @@ pub struct Person {
 /// use them to see every outcome of a check. (login-independent; any region)
 pub const DEMO_PEOPLE: &[(&str, &str, &str, &str, &str, &str, &str)] = &[
     // passes when typed as is
-    ("920526450510", "Жаншакимова", "Айнур", "Мараловна", "1992-05-26", "female", "unemployed"),
-    ("780402301292", "Кабылдинов", "Куаныш", "", "1978-04-02", "male", "unemployed"),
-    ("000101500011", "Сейткали", "Нурлан", "Ерланович", "2000-01-01", "male", "not_registered"),
+    (
+        "920526450510",
+        "Жаншакимова",
+        "Айнур",
+        "Мараловна",
+        "1992-05-26",
+        "female",
+        "unemployed",
+    ),
+    (
+        "780402301292",
+        "Кабылдинов",
+        "Куаныш",
+        "",
+        "1978-04-02",
+        "male",
+        "unemployed",
+    ),
+    (
+        "000101500011",
+        "Сейткали",
+        "Нурлан",
+        "Ерланович",
+        "2000-01-01",
+        "male",
+        "not_registered",
+    ),
     // in regular work: «Претендент трудоустроен»
-    ("711020302076", "Васильев", "Александр", "Андреевич", "1971-10-20", "male", "employed"),
+    (
+        "711020302076",
+        "Васильев",
+        "Александр",
+        "Андреевич",
+        "1971-10-20",
+        "male",
+        "employed",
+    ),
     // the registry's birth date differs from the one in the IIN: «Дата рождения не совпадает»
-    ("850315400025", "Омарова", "Гульнара", "Сериковна", "1985-03-16", "female", "unemployed"),
+    (
+        "850315400025",
+        "Омарова",
+        "Гульнара",
+        "Сериковна",
+        "1985-03-16",
+        "female",
+        "unemployed",
+    ),
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -168,27 +208,79 @@ impl Registry {
 }
 
 const MALE_FIRST: &[&str] = &[
-    "Нурлан", "Ерлан", "Арман", "Данияр", "Асхат", "Бауыржан", "Ержан", "Айдос", "Куаныш", "Тимур",
-    "Дмитрий", "Алексей", "Сергей", "Руслан", "Мирас", "Алихан", "Санжар", "Әлібек", "Нұрсұлтан",
+    "Нурлан",
+    "Ерлан",
+    "Арман",
+    "Данияр",
+    "Асхат",
+    "Бауыржан",
+    "Ержан",
+    "Айдос",
+    "Куаныш",
+    "Тимур",
+    "Дмитрий",
+    "Алексей",
+    "Сергей",
+    "Руслан",
+    "Мирас",
+    "Алихан",
+    "Санжар",
+    "Әлібек",
+    "Нұрсұлтан",
 ];
 const FEMALE_FIRST: &[&str] = &[
-    "Айгерим", "Динара", "Гульнара", "Жанар", "Асель", "Айнур", "Мадина", "Камила", "Сауле",
-    "Елена", "Анна", "Ольга", "Аружан", "Томирис", "Жазира", "Балжан", "Әйгерім", "Ақбота",
+    "Айгерим",
+    "Динара",
+    "Гульнара",
+    "Жанар",
+    "Асель",
+    "Айнур",
+    "Мадина",
+    "Камила",
+    "Сауле",
+    "Елена",
+    "Анна",
+    "Ольга",
+    "Аружан",
+    "Томирис",
+    "Жазира",
+    "Балжан",
+    "Әйгерім",
+    "Ақбота",
 ];
 /// Surnames with their feminine forms.
 const SURNAMES: &[(&str, &str)] = &[
-    ("Ахметов", "Ахметова"), ("Жумабаев", "Жумабаева"), ("Сейткали", "Сейткали"),
-    ("Касымов", "Касымова"), ("Нурланов", "Нурланова"), ("Омаров", "Омарова"),
-    ("Искаков", "Искакова"), ("Тулегенов", "Тулегенова"), ("Абдрахманов", "Абдрахманова"),
-    ("Иванов", "Иванова"), ("Ким", "Ким"), ("Серікбаев", "Серікбаева"), ("Бекмуратов", "Бекмуратова"),
-    ("Кабылдинов", "Кабылдинова"), ("Есенов", "Есенова"), ("Мухамедиев", "Мухамедиева"),
-    ("Туменбай", "Туменбай"), ("Шайкенов", "Шайкенова"), ("Байжанов", "Байжанова"),
+    ("Ахметов", "Ахметова"),
+    ("Жумабаев", "Жумабаева"),
+    ("Сейткали", "Сейткали"),
+    ("Касымов", "Касымова"),
+    ("Нурланов", "Нурланова"),
+    ("Омаров", "Омарова"),
+    ("Искаков", "Искакова"),
+    ("Тулегенов", "Тулегенова"),
+    ("Абдрахманов", "Абдрахманова"),
+    ("Иванов", "Иванова"),
+    ("Ким", "Ким"),
+    ("Серікбаев", "Серікбаева"),
+    ("Бекмуратов", "Бекмуратова"),
+    ("Кабылдинов", "Кабылдинова"),
+    ("Есенов", "Есенова"),
+    ("Мухамедиев", "Мухамедиева"),
+    ("Туменбай", "Туменбай"),
+    ("Шайкенов", "Шайкенова"),
+    ("Байжанов", "Байжанова"),
 ];
 /// Fathers' names: (masculine patronymic, feminine patronymic).
 const PATRONYMICS: &[(&str, &str)] = &[
-    ("Ерланович", "Ерлановна"), ("Серикович", "Сериковна"), ("Маратович", "Маратовна"),
-    ("Асхатович", "Асхатовна"), ("Нурланович", "Нурлановна"), ("Андреевич", "Андреевна"),
-    ("Болатұлы", "Болатқызы"), ("Абайұлы", "Абайқызы"), ("Кайратович", "Кайратовна"),
+    ("Ерланович", "Ерлановна"),
+    ("Серикович", "Сериковна"),
+    ("Маратович", "Маратовна"),
+    ("Асхатович", "Асхатовна"),
+    ("Нурланович", "Нурлановна"),
+    ("Андреевич", "Андреевна"),
+    ("Болатұлы", "Болатқызы"),
+    ("Абайұлы", "Абайқызы"),
+    ("Кайратович", "Кайратовна"),
 ];
 
 /// Writes a realistic registry of `people` persons (plus [`DEMO_PEOPLE`] first), generated
@@ -203,10 +295,16 @@ pub fn generate(path: &Path, people: usize, seed: u64) -> anyhow::Result<usize> 
     let file =
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
-    writeln!(out, "iin,last_name,first_name,middle_name,birth_date,gender,employment")?;
+    writeln!(
+        out,
+        "iin,last_name,first_name,middle_name,birth_date,gender,employment"
+    )?;
     let mut seen = std::collections::HashSet::new();
     for (iin, last, first, middle, birth, gender, employment) in DEMO_PEOPLE {
-        writeln!(out, "{iin},{last},{first},{middle},{birth},{gender},{employment}")?;
+        writeln!(
+            out,
+            "{iin},{last},{first},{middle},{birth},{gender},{employment}"
+        )?;
         seen.insert(iin.to_string());
     }
     let mut rng = StdRng::seed_from_u64(seed);
@@ -257,7 +355,13 @@ mod tests {
     use super::*;
     use crate::domain::iin::Iin;
 
-    fn applicant(iin: &str, last: &str, first: &str, middle: &str, birth: &str) -> PayloadApplicant {
+    fn applicant(
+        iin: &str,
+        last: &str,
+        first: &str,
+        middle: &str,
+        birth: &str,
+    ) -> PayloadApplicant {
         PayloadApplicant {
             id: "a".into(),
             iin: iin.into(),
@@ -301,17 +405,53 @@ mod tests {
     fn each_reason_comes_from_its_own_mismatch() {
         let reg = demo();
         let today = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
-        let ok = applicant("920526450510", "Жаншакимова", "Айнур", "Мараловна", "1992-05-26");
+        let ok = applicant(
+            "920526450510",
+            "Жаншакимова",
+            "Айнур",
+            "Мараловна",
+            "1992-05-26",
+        );
         assert_eq!(reg.check(&ok, today), Ok(()));
-        let upper = applicant("920526450510", "ЖАНШАКИМОВА", "айнур", "Мараловна", "1992-05-26");
+        let upper = applicant(
+            "920526450510",
+            "ЖАНШАКИМОВА",
+            "айнур",
+            "Мараловна",
+            "1992-05-26",
+        );
         assert_eq!(reg.check(&upper, today), Ok(()));
-        let unknown = applicant("920526450521", "Жаншакимова", "Айнур", "Мараловна", "1992-05-26");
+        let unknown = applicant(
+            "920526450521",
+            "Жаншакимова",
+            "Айнур",
+            "Мараловна",
+            "1992-05-26",
+        );
         assert_eq!(reg.check(&unknown, today), Err(NOT_FOUND));
-        let typo = applicant("920526450510", "Жаншакимава", "Айнур", "Мараловна", "1992-05-26");
+        let typo = applicant(
+            "920526450510",
+            "Жаншакимава",
+            "Айнур",
+            "Мараловна",
+            "1992-05-26",
+        );
         assert_eq!(reg.check(&typo, today), Err(NAME_MISMATCH));
-        let born = applicant("850315400025", "Омарова", "Гульнара", "Сериковна", "1985-03-15");
+        let born = applicant(
+            "850315400025",
+            "Омарова",
+            "Гульнара",
+            "Сериковна",
+            "1985-03-15",
+        );
         assert_eq!(reg.check(&born, today), Err(BIRTH_DATE_MISMATCH));
-        let mut employed = applicant("711020302076", "Васильев", "Александр", "Андреевич", "1971-10-20");
+        let mut employed = applicant(
+            "711020302076",
+            "Васильев",
+            "Александр",
+            "Андреевич",
+            "1971-10-20",
+        );
         employed.gender = "male".into();
         assert_eq!(reg.check(&employed, today), Err(EMPLOYED));
         let mut category = ok.clone();
@@ -327,7 +467,10 @@ mod tests {
         young.gender = "male".into();
         young.employment_category = "not_registered".into();
         assert_eq!(reg.check(&young, today), Ok(()));
-        assert_eq!(reg.check(&young, NaiveDate::from_ymd_opt(2015, 1, 1).unwrap()), Err(INCORRECT));
+        assert_eq!(
+            reg.check(&young, NaiveDate::from_ymd_opt(2015, 1, 1).unwrap()),
+            Err(INCORRECT)
+        );
     }
 
     #[test]

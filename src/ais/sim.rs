@@ -82,7 +82,8 @@ fn bearer_ok(req: &Request, token: &str) -> bool {
         .header("authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
         .unwrap_or_default();
-    !token.is_empty() && subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), token.as_bytes()).into()
+    !token.is_empty()
+        && subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), token.as_bytes()).into()
 }
 
 fn json_status(status: StatusCode, value: serde_json::Value) -> Response {
@@ -107,22 +108,36 @@ fn healthz() -> &'static str {
 #[handler]
 async fn receive(req: &Request, body: poem::Body, Data(sim): Data<&Arc<SimState>>) -> Response {
     if !bearer_ok(req, &sim.token_in) {
-        return json_status(StatusCode::UNAUTHORIZED, serde_json::json!({"error": "unauthorized"}));
+        return json_status(
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({"error": "unauthorized"}),
+        );
     }
     let bytes = match body.into_bytes_limit(256 * 1024 * 1024).await {
         Ok(b) => b,
-        Err(_) => return json_status(StatusCode::PAYLOAD_TOO_LARGE, serde_json::json!({"error": "too large"})),
+        Err(_) => {
+            return json_status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                serde_json::json!({"error": "too large"}),
+            )
+        }
     };
     let package: Package = match serde_json::from_slice(&bytes) {
         Ok(p) => p,
         Err(e) => {
-            return json_status(StatusCode::BAD_REQUEST, serde_json::json!({"error": format!("bad package: {e}")}))
+            return json_status(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"error": format!("bad package: {e}")}),
+            )
         }
     };
     let payload: ListPayload = match serde_json::from_str(&package.payload) {
         Ok(p) => p,
         Err(e) => {
-            return json_status(StatusCode::UNPROCESSABLE_ENTITY, serde_json::json!({"error": format!("Некорректные данные: {e}")}))
+            return json_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                serde_json::json!({"error": format!("Некорректные данные: {e}")}),
+            )
         }
     };
     if payload.list != package.list_id || payload.version != package.version {
@@ -135,7 +150,10 @@ async fn receive(req: &Request, body: poem::Body, Data(sim): Data<&Arc<SimState>
     let cms = match base64::engine::general_purpose::STANDARD.decode(package.signature.trim()) {
         Ok(c) => c,
         Err(_) => {
-            return json_status(StatusCode::UNPROCESSABLE_ENTITY, serde_json::json!({"error": "Некорректный формат подписи"}))
+            return json_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                serde_json::json!({"error": "Некорректный формат подписи"}),
+            )
         }
     };
     let signer = match verify_list_signature(
@@ -148,7 +166,10 @@ async fn receive(req: &Request, body: poem::Body, Data(sim): Data<&Arc<SimState>
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(package = %package.package_id, error = %e, "АИС sim: signature refused");
-            return json_status(StatusCode::UNPROCESSABLE_ENTITY, serde_json::json!({"error": e.to_string()}));
+            return json_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                serde_json::json!({"error": e.to_string()}),
+            );
         }
     };
     let due = Utc::now() + chrono::Duration::from_std(sim.delay).unwrap_or_default();
@@ -173,14 +194,21 @@ async fn receive(req: &Request, body: poem::Body, Data(sim): Data<&Arc<SimState>
         Ok(_) => {
             tracing::info!(package = %package.package_id, list = %package.list_id, version = package.version, "АИС sim: package accepted");
             sim.wake.notify_one();
-            json_status(StatusCode::ACCEPTED, serde_json::json!({"status": "accepted"}))
+            json_status(
+                StatusCode::ACCEPTED,
+                serde_json::json!({"status": "accepted"}),
+            )
         }
-        Err(e) if format!("{e:#}").contains("already exists") => {
-            json_status(StatusCode::CONFLICT, serde_json::json!({"status": "duplicate"}))
-        }
+        Err(e) if format!("{e:#}").contains("already exists") => json_status(
+            StatusCode::CONFLICT,
+            serde_json::json!({"status": "duplicate"}),
+        ),
         Err(e) => {
             tracing::error!(error = ?e, "АИС sim: storing a package");
-            json_status(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({"error": "storage"}))
+            json_status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"error": "storage"}),
+            )
         }
     }
 }
@@ -203,13 +231,22 @@ const PACKAGE_FIELDS: &str =
     "record::id(id) AS id, list, version, state, attempts, results, received_at, due_at, body, last_error";
 
 #[handler]
-async fn package_state(req: &Request, Path(id): Path<String>, Data(sim): Data<&Arc<SimState>>) -> Response {
+async fn package_state(
+    req: &Request,
+    Path(id): Path<String>,
+    Data(sim): Data<&Arc<SimState>>,
+) -> Response {
     if !bearer_ok(req, &sim.token_in) {
-        return json_status(StatusCode::UNAUTHORIZED, serde_json::json!({"error": "unauthorized"}));
+        return json_status(
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({"error": "unauthorized"}),
+        );
     }
     let rows: Result<Vec<PackageState>, _> = async {
         sim.db
-            .query(format!("SELECT {PACKAGE_FIELDS} FROM type::record('package', $id)"))
+            .query(format!(
+                "SELECT {PACKAGE_FIELDS} FROM type::record('package', $id)"
+            ))
             .bind(("id", id))
             .await?
             .take(0)
@@ -222,9 +259,15 @@ async fn package_state(req: &Request, Path(id): Path<String>, Data(sim): Data<&A
                 "attempts": p.attempts, "results": p.results,
             }))
             .into_response(),
-            None => json_status(StatusCode::NOT_FOUND, serde_json::json!({"error": "not found"})),
+            None => json_status(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"error": "not found"}),
+            ),
         },
-        Err(e) => json_status(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({"error": e.to_string()})),
+        Err(e) => json_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"error": e.to_string()}),
+        ),
     }
 }
 
@@ -244,16 +287,28 @@ pub async fn package_count(db: &Db) -> anyhow::Result<(i64, i64)> {
 #[handler]
 async fn stats(req: &Request, Data(sim): Data<&Arc<SimState>>) -> Response {
     if !bearer_ok(req, &sim.token_in) {
-        return json_status(StatusCode::UNAUTHORIZED, serde_json::json!({"error": "unauthorized"}));
+        return json_status(
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({"error": "unauthorized"}),
+        );
     }
     match package_count(&sim.db).await {
-        Ok((all, answered)) => Json(serde_json::json!({"packages": all, "answered": answered})).into_response(),
-        Err(e) => json_status(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({"error": e.to_string()})),
+        Ok((all, answered)) => {
+            Json(serde_json::json!({"packages": all, "answered": answered})).into_response()
+        }
+        Err(e) => json_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"error": e.to_string()}),
+        ),
     }
 }
 
 /// The verdicts for a package: every applicant АИС must check, against the registry.
-pub fn check_package(registry: &Registry, payload: &ListPayload, today: chrono::NaiveDate) -> Vec<Verdict> {
+pub fn check_package(
+    registry: &Registry,
+    payload: &ListPayload,
+    today: chrono::NaiveDate,
+) -> Vec<Verdict> {
     payload
         .applicants
         .iter()
@@ -273,7 +328,9 @@ pub fn check_package(registry: &Registry, payload: &ListPayload, today: chrono::
 async fn answer(sim: &SimState, client: &reqwest::Client, p: &PackageState) -> anyhow::Result<()> {
     let package: Package = serde_json::from_str(&p.body)?;
     let payload: ListPayload = serde_json::from_str(&package.payload)?;
-    let today = Utc::now().with_timezone(&chrono_tz::Asia::Almaty).date_naive();
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Almaty)
+        .date_naive();
     let results = Results {
         result_id: format!("{}.r", package.package_id),
         package_id: package.package_id.clone(),
@@ -346,7 +403,9 @@ pub async fn worker(sim: Arc<SimState>) {
             }
             Err(e) => tracing::error!(error = ?e, "АИС sim: reading packages"),
         }
-        let wait = sim.delay.clamp(Duration::from_millis(200), Duration::from_secs(2));
+        let wait = sim
+            .delay
+            .clamp(Duration::from_millis(200), Duration::from_secs(2));
         tokio::select! {
             _ = sim.wake.notified() => { tokio::time::sleep(sim.delay.min(Duration::from_secs(2))).await; },
             _ = tokio::time::sleep(wait) => {},

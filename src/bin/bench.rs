@@ -36,7 +36,9 @@ use talapker::domain::user::{hash_password, Role};
 use talapker::store::{self, Db};
 
 #[derive(Parser)]
-#[command(about = "Talapker's benchmark harness: seeds, starts the server, measures, prints a table")]
+#[command(
+    about = "Talapker's benchmark harness: seeds, starts the server, measures, prints a table"
+)]
 struct Args {
     /// How many applicants the database holds.
     #[arg(long, default_value_t = 1_000_000)]
@@ -64,20 +66,85 @@ const CALLBACK_TOKEN: &str = "bench-callback-token";
 const FORM_BATCH: usize = 10_000;
 
 /// Oblasts and cities with their share of applicants (per mille); the rest share equally.
-const SKEW: &[(&str, u32)] = &[("710000000", 100), ("750000000", 120), ("790000000", 70), ("610000000", 90)];
+const SKEW: &[(&str, u32)] = &[
+    ("710000000", 100),
+    ("750000000", 120),
+    ("790000000", 70),
+    ("610000000", 90),
+];
 
 const SURNAMES: &[(&str, &str)] = &[
-    ("Ахметов", "Ахметова"), ("Жумабаев", "Жумабаева"), ("Сейткали", "Сейткали"), ("Касымов", "Касымова"),
-    ("Нурланов", "Нурланова"), ("Омаров", "Омарова"), ("Искаков", "Искакова"), ("Тулегенов", "Тулегенова"),
-    ("Абдрахманов", "Абдрахманова"), ("Иванов", "Иванова"), ("Ким", "Ким"), ("Серікбаев", "Серікбаева"),
-    ("Бекмуратов", "Бекмуратова"), ("Кабылдинов", "Кабылдинова"), ("Есенов", "Есенова"), ("Мухамедиев", "Мухамедиева"),
-    ("Туменбай", "Туменбай"), ("Шайкенов", "Шайкенова"), ("Байжанов", "Байжанова"), ("Жаншакимов", "Жаншакимова"),
-    ("Васильев", "Васильева"), ("Токтаров", "Токтарова"), ("Дюсенгалиев", "Дюсенгалиева"), ("Нұрпейісов", "Нұрпейісова"),
+    ("Ахметов", "Ахметова"),
+    ("Жумабаев", "Жумабаева"),
+    ("Сейткали", "Сейткали"),
+    ("Касымов", "Касымова"),
+    ("Нурланов", "Нурланова"),
+    ("Омаров", "Омарова"),
+    ("Искаков", "Искакова"),
+    ("Тулегенов", "Тулегенова"),
+    ("Абдрахманов", "Абдрахманова"),
+    ("Иванов", "Иванова"),
+    ("Ким", "Ким"),
+    ("Серікбаев", "Серікбаева"),
+    ("Бекмуратов", "Бекмуратова"),
+    ("Кабылдинов", "Кабылдинова"),
+    ("Есенов", "Есенова"),
+    ("Мухамедиев", "Мухамедиева"),
+    ("Туменбай", "Туменбай"),
+    ("Шайкенов", "Шайкенова"),
+    ("Байжанов", "Байжанова"),
+    ("Жаншакимов", "Жаншакимова"),
+    ("Васильев", "Васильева"),
+    ("Токтаров", "Токтарова"),
+    ("Дюсенгалиев", "Дюсенгалиева"),
+    ("Нұрпейісов", "Нұрпейісова"),
 ];
-const MALE: &[&str] = &["Нурлан", "Ерлан", "Арман", "Данияр", "Асхат", "Бауыржан", "Ержан", "Айдос", "Куаныш", "Тимур", "Дмитрий", "Руслан", "Мирас", "Әлібек"];
-const FEMALE: &[&str] = &["Айгерим", "Динара", "Гульнара", "Жанар", "Асель", "Айнур", "Мадина", "Камила", "Сауле", "Елена", "Аружан", "Томирис", "Жазира", "Әйгерім"];
-const PATRONYMICS: &[(&str, &str)] = &[("Ерланович", "Ерлановна"), ("Серикович", "Сериковна"), ("Маратович", "Маратовна"), ("Болатұлы", "Болатқызы"), ("Андреевич", "Андреевна"), ("", "")];
-const REASONS: &[&str] = &["ИИН не найден в ГБД ФЛ", "ФИО не совпадает с данными ГБД ФЛ", "Претендент трудоустроен", "Некорректные данные"];
+const MALE: &[&str] = &[
+    "Нурлан",
+    "Ерлан",
+    "Арман",
+    "Данияр",
+    "Асхат",
+    "Бауыржан",
+    "Ержан",
+    "Айдос",
+    "Куаныш",
+    "Тимур",
+    "Дмитрий",
+    "Руслан",
+    "Мирас",
+    "Әлібек",
+];
+const FEMALE: &[&str] = &[
+    "Айгерим",
+    "Динара",
+    "Гульнара",
+    "Жанар",
+    "Асель",
+    "Айнур",
+    "Мадина",
+    "Камила",
+    "Сауле",
+    "Елена",
+    "Аружан",
+    "Томирис",
+    "Жазира",
+    "Әйгерім",
+];
+const PATRONYMICS: &[(&str, &str)] = &[
+    ("Ерланович", "Ерлановна"),
+    ("Серикович", "Сериковна"),
+    ("Маратович", "Маратовна"),
+    ("Болатұлы", "Болатқызы"),
+    ("Андреевич", "Андреевна"),
+    ("", ""),
+];
+const REASONS: &[&str] = &[
+    "ИИН не найден в ГБД ФЛ",
+    "ФИО не совпадает с данными ГБД ФЛ",
+    "Претендент трудоустроен",
+    "Некорректные данные",
+];
 
 #[derive(Debug, Clone, SurrealValue)]
 struct SeedRow {
@@ -120,9 +187,14 @@ impl IinSource {
             self.n += 1;
             let day = (self.n % 16_000) as i64;
             let serial = (self.n / 16_000) as u32;
-            let date = chrono::NaiveDate::from_ymd_opt(1966, 1, 1).expect("date") + chrono::Duration::days(day);
+            let date = chrono::NaiveDate::from_ymd_opt(1966, 1, 1).expect("date")
+                + chrono::Duration::days(day);
             // One gender per (date, serial) keeps the numbers unique.
-            let g = if serial % 2 == 0 { Gender::Female } else { Gender::Male };
+            let g = if serial % 2 == 0 {
+                Gender::Female
+            } else {
+                Gender::Male
+            };
             if g != gender && self.n % 3 != 0 {
                 continue;
             }
@@ -133,7 +205,10 @@ impl IinSource {
     }
 }
 
-fn person(rng: &mut StdRng, iins: &mut IinSource) -> (String, String, String, String, String, String) {
+fn person(
+    rng: &mut StdRng,
+    iins: &mut IinSource,
+) -> (String, String, String, String, String, String) {
     let male = rng.gen_bool(0.5);
     let iin = iins.next(if male { Gender::Male } else { Gender::Female });
     let parsed = talapker::domain::iin::Iin::parse(&iin).expect("valid");
@@ -167,11 +242,25 @@ fn places(dict: &Dictionaries, all: &[talapker::domain::kato::Place]) -> anyhow:
     for p in all.iter().filter(|p| p.level == "oblast") {
         let districts: Vec<String> = all
             .iter()
-            .filter(|d| d.oblast == p.code && d.level != "oblast" && dict.scope_of(&d.code).is_some())
+            .filter(|d| {
+                d.oblast == p.code && d.level != "oblast" && dict.scope_of(&d.code).is_some()
+            })
             .map(|d| d.code.clone())
             .collect();
-        let weight = SKEW.iter().find(|(c, _)| *c == p.code).map(|(_, w)| *w).unwrap_or(0);
-        oblasts.push((p.code.clone(), if districts.is_empty() { vec![p.code.clone()] } else { districts }, weight));
+        let weight = SKEW
+            .iter()
+            .find(|(c, _)| *c == p.code)
+            .map(|(_, w)| *w)
+            .unwrap_or(0);
+        oblasts.push((
+            p.code.clone(),
+            if districts.is_empty() {
+                vec![p.code.clone()]
+            } else {
+                districts
+            },
+            weight,
+        ));
     }
     let rest: u32 = 1000 - SKEW.iter().map(|(_, w)| w).sum::<u32>();
     let others = oblasts.iter().filter(|o| o.2 == 0).count() as u32;
@@ -183,7 +272,10 @@ fn places(dict: &Dictionaries, all: &[talapker::domain::kato::Place]) -> anyhow:
         .find(|o| o.0 == FORM_DISTRICT_OBLAST)
         .context("the list-forming oblast")?;
     let form_district = form.1.remove(0);
-    Ok(Places { oblasts, form_district })
+    Ok(Places {
+        oblasts,
+        form_district,
+    })
 }
 
 fn pick<'a>(rng: &mut StdRng, places: &'a Places) -> &'a str {
@@ -252,7 +344,15 @@ async fn insert(db: &Db, rows: Vec<SeedRow>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_list(db: &Db, id: &str, num: i64, kato: &str, members: i64, status: &str, dict: &Dictionaries) -> anyhow::Result<()> {
+async fn create_list(
+    db: &Db,
+    id: &str,
+    num: i64,
+    kato: &str,
+    members: i64,
+    status: &str,
+    dict: &Dictionaries,
+) -> anyhow::Result<()> {
     let scope = dict.scope_of(kato).context("place")?;
     db.query(
         "CREATE type::record('list', $id) CONTENT { num: $num, region: $region, oblast: $oblast, district: $district,
@@ -273,7 +373,12 @@ async fn create_list(db: &Db, id: &str, num: i64, kato: &str, members: i64, stat
 }
 
 /// Seeds `n` applicants (plus the list-forming district's batch) and the accounts.
-async fn seed(db: &Db, dict: &Dictionaries, all: &[talapker::domain::kato::Place], n: usize) -> anyhow::Result<()> {
+async fn seed(
+    db: &Db,
+    dict: &Dictionaries,
+    all: &[talapker::domain::kato::Place],
+    n: usize,
+) -> anyhow::Result<()> {
     let places = places(dict, all)?;
     let mut rng = StdRng::seed_from_u64(2026);
     let mut iins = IinSource { n: 0 };
@@ -295,9 +400,17 @@ async fn seed(db: &Db, dict: &Dictionaries, all: &[talapker::domain::kato::Place
         };
         let mut rows = Vec::with_capacity(size);
         for _ in 0..size {
-            let kato = if in_list { kato.clone() } else { pick(&mut rng, &places).to_string() };
+            let kato = if in_list {
+                kato.clone()
+            } else {
+                pick(&mut rng, &places).to_string()
+            };
             let (status, reason) = if in_list {
-                if rng.gen_bool(0.8) { ("passed", "") } else { ("failed", REASONS[rng.gen_range(0..REASONS.len())]) }
+                if rng.gen_bool(0.8) {
+                    ("passed", "")
+                } else {
+                    ("failed", REASONS[rng.gen_range(0..REASONS.len())])
+                }
             } else {
                 ("new", "")
             };
@@ -306,13 +419,26 @@ async fn seed(db: &Db, dict: &Dictionaries, all: &[talapker::domain::kato::Place
         insert(db, rows).await?;
         made += size;
         if made % 100_000 < size {
-            eprintln!("  seeded {made} applicants in {:.0} s", started.elapsed().as_secs_f64());
+            eprintln!(
+                "  seeded {made} applicants in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     // The district whose new applicants are formed into one list.
     for _ in 0..FORM_BATCH / 2_000 {
         let rows = (0..2_000)
-            .map(|_| row(&mut rng, &mut iins, dict, &places.form_district, "", "new", ""))
+            .map(|_| {
+                row(
+                    &mut rng,
+                    &mut iins,
+                    dict,
+                    &places.form_district,
+                    "",
+                    "new",
+                    "",
+                )
+            })
             .collect();
         insert(db, rows).await?;
     }
@@ -350,7 +476,11 @@ async fn seed(db: &Db, dict: &Dictionaries, all: &[talapker::domain::kato::Place
         .bind(("d", places.form_district.clone()))
         .await?
         .check()?;
-    eprintln!("  seeded {} applicants in {:.0} s", n + FORM_BATCH, started.elapsed().as_secs_f64());
+    eprintln!(
+        "  seeded {} applicants in {:.0} s",
+        n + FORM_BATCH,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -446,9 +576,11 @@ fn rss_of(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
         })
         .unwrap_or(0)
         * 1024
@@ -469,20 +601,33 @@ impl Drop for Server {
 fn start_server(data: &Path, port: u16, cache_mb: u64) -> anyhow::Result<Server> {
     let bin = std::env::current_exe()?.with_file_name("talapker");
     if !bin.exists() {
-        bail!("{} is missing: build it with `cargo build --release --bins`", bin.display());
+        bail!(
+            "{} is missing: build it with `cargo build --release --bins`",
+            bin.display()
+        );
     }
     let child = Command::new(&bin)
         .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data)
         .args(["--log", "warn", "--no-demo-pki", "--trust-dir"])
         .arg(data.join("pki").join("trust"))
-        .args(["--ais-url", "http://127.0.0.1:9", "--ais-token", "bench", "--ais-callback-token", CALLBACK_TOKEN])
+        .args([
+            "--ais-url",
+            "http://127.0.0.1:9",
+            "--ais-token",
+            "bench",
+            "--ais-callback-token",
+            CALLBACK_TOKEN,
+        ])
         .args(["--db-cache-mb", &cache_mb.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
-    Ok(Server { child, base: format!("http://127.0.0.1:{port}") })
+    Ok(Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    })
 }
 
 fn csrf_of(html: &str) -> Option<String> {
@@ -497,17 +642,31 @@ async fn sign_in(base: &str, login: &str) -> anyhow::Result<(reqwest::Client, St
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(4)
         .build()?;
-    let page = client.get(format!("{base}/login")).send().await?.text().await?;
+    let page = client
+        .get(format!("{base}/login"))
+        .send()
+        .await?
+        .text()
+        .await?;
     let token = csrf_of(&page).context("csrf")?;
     let r = client
         .post(format!("{base}/login"))
-        .form(&[("login", login), ("password", "demo"), ("csrf_token", token.as_str())])
+        .form(&[
+            ("login", login),
+            ("password", "demo"),
+            ("csrf_token", token.as_str()),
+        ])
         .send()
         .await?;
     if r.status() != 303 {
         bail!("sign-in of {login}: {}", r.status());
     }
-    let page = client.get(format!("{base}/cabinet/applicants?iin=0")).send().await?.text().await?;
+    let page = client
+        .get(format!("{base}/cabinet/applicants?iin=0"))
+        .send()
+        .await?
+        .text()
+        .await?;
     Ok((client, csrf_of(&page).context("csrf")?))
 }
 
@@ -533,17 +692,26 @@ fn check(p99_limit_ms: Option<f64>, min_rps: Option<f64>, s: &Stats) -> (String,
     if let Some(r) = min_rps {
         target.push(format!("> {r} req/s"));
         if s.throughput() <= r {
-            missed.push(format!("throughput at {:.0} % of it", 100.0 * s.throughput() / r));
+            missed.push(format!(
+                "throughput at {:.0} % of it",
+                100.0 * s.throughput() / r
+            ));
         }
     }
-    (target.join(", "), (!missed.is_empty()).then(|| missed.join("; ")))
+    (
+        target.join(", "),
+        (!missed.is_empty()).then(|| missed.join("; ")),
+    )
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BENCH_LOG").unwrap_or_else(|_| "error".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BENCH_LOG")
+                .unwrap_or_else(|_| "error".into()),
+        )
         .init();
     let tmp;
     let data = match &args.data {
@@ -571,15 +739,26 @@ async fn main() -> anyhow::Result<()> {
             .unwrap_or(None);
         if seeded != Some(args.applicants as i64) {
             if seeded.is_some() {
-                bail!("{} holds another data set; use an empty --data directory", data.display());
+                bail!(
+                    "{} holds another data set; use an empty --data directory",
+                    data.display()
+                );
             }
-            eprintln!("seeding {} applicants into {} …", args.applicants, data.display());
+            eprintln!(
+                "seeding {} applicants into {} …",
+                args.applicants,
+                data.display()
+            );
             let all = dict.places.clone();
             seed(&db, &dict, &all, args.applicants).await?;
             let users = [(BENCH_LOGIN, "Бенчмарков Арман", BENCH_IIN)];
             talapker::signing::pki::write_demo_pki(&data.join("pki"), &users, "demo1234")?;
         } else {
-            eprintln!("reusing the {} applicants in {}", args.applicants, data.display());
+            eprintln!(
+                "reusing the {} applicants in {}",
+                args.applicants,
+                data.display()
+            );
             // Undo what the last run changed: its added applicants (born in 2010), and the list
             // formed, signed and answered in the list-forming district.
             let d: Option<String> = db
@@ -618,7 +797,11 @@ async fn main() -> anyhow::Result<()> {
         let tab = floor(200, |_| {
             let db = db2.clone();
             let all = all.clone();
-            async move { store::applicants::page(&db, field, ASTANA, &all, 0, 20).await.map(|_| ()) }
+            async move {
+                store::applicants::page(&db, field, ASTANA, &all, 0, 20)
+                    .await
+                    .map(|_| ())
+            }
         })
         .await;
         let sample2 = sample.clone();
@@ -626,8 +809,13 @@ async fn main() -> anyhow::Result<()> {
             let db = db.clone();
             let q = sample2[i as usize % sample2.len()][..6].to_string();
             async move {
-                let s = store::applicants::Search { fio: vec![], iin: Some(q) };
-                store::applicants::page(&db, field, ASTANA, &s, 0, 20).await.map(|_| ())
+                let s = store::applicants::Search {
+                    fio: vec![],
+                    iin: Some(q),
+                };
+                store::applicants::page(&db, field, ASTANA, &s, 0, 20)
+                    .await
+                    .map(|_| ())
             }
         })
         .await;
@@ -636,8 +824,13 @@ async fn main() -> anyhow::Result<()> {
             let db = db.clone();
             let w = normalize_search(&SURNAMES[i as usize % SURNAMES.len()].0[..6]);
             async move {
-                let s = store::applicants::Search { fio: vec![w], iin: None };
-                store::applicants::page(&db, field, ASTANA, &s, 0, 20).await.map(|_| ())
+                let s = store::applicants::Search {
+                    fio: vec![w],
+                    iin: None,
+                };
+                store::applicants::page(&db, field, ASTANA, &s, 0, 20)
+                    .await
+                    .map(|_| ())
             }
         })
         .await;
@@ -648,7 +841,9 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // 3. The server: cold start, then the scenarios over HTTP.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     // The in-process store may hold its file lock for a while after the handle is gone: a
     // server that exits on it is started again; the cold start is the start that came up.
     let (server, cold) = {
@@ -661,7 +856,11 @@ async fn main() -> anyhow::Result<()> {
                 if server.child.try_wait()?.is_some() {
                     break;
                 }
-                if let Ok(r) = reqwest::Client::new().get(format!("{}/healthz", server.base)).send().await {
+                if let Ok(r) = reqwest::Client::new()
+                    .get(format!("{}/healthz", server.base))
+                    .send()
+                    .await
+                {
                     if r.status() == 200 {
                         up = Some(t.elapsed());
                         break;
@@ -700,7 +899,12 @@ async fn main() -> anyhow::Result<()> {
     let sessions = Arc::new(sessions);
     let sample: Arc<Vec<String>> = {
         let (c, _) = &sessions[0];
-        let html = c.get(format!("{base}/cabinet/applicants")).send().await?.text().await?;
+        let html = c
+            .get(format!("{base}/cabinet/applicants"))
+            .send()
+            .await?
+            .text()
+            .await?;
         let mut v = Vec::new();
         let mut rest = html.as_str();
         while let Some(i) = rest.find("class=\"mono\">") {
@@ -717,7 +921,13 @@ async fn main() -> anyhow::Result<()> {
     let ceiling = drive(args.clients, args.seconds, move |c, _| {
         let (client, _) = s[c].clone();
         let url = format!("{b}/static/icons/icon.svg");
-        async move { client.get(url).send().await.is_ok_and(|r| r.status() == 200) }
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        }
     })
     .await;
 
@@ -727,7 +937,13 @@ async fn main() -> anyhow::Result<()> {
         let (client, _) = s[c].clone();
         let url = format!("{b}/cabinet/applicants");
         async move {
-            match client.get(url).header("HX-Request", "true").header("HX-Target", "applicant-table").send().await {
+            match client
+                .get(url)
+                .header("HX-Request", "true")
+                .header("HX-Target", "applicant-table")
+                .send()
+                .await
+            {
                 Ok(r) => r.status() == 200 && r.bytes().await.is_ok(),
                 Err(_) => false,
             }
@@ -735,17 +951,32 @@ async fn main() -> anyhow::Result<()> {
     })
     .await;
     let (target, missed) = check(Some(25.0), Some(1500.0), &stats);
-    lines.push(Line { name: "applicants tab fragment, page 1 (Astana)", stats, floor: Some(floors.0.clone()), target, missed });
+    lines.push(Line {
+        name: "applicants tab fragment, page 1 (Astana)",
+        stats,
+        floor: Some(floors.0.clone()),
+        target,
+        missed,
+    });
 
     let s = sessions.clone();
     let b = base.clone();
     let smp = sample.clone();
     let stats = drive(args.clients, args.seconds, move |c, i| {
         let (client, _) = s[c].clone();
-        let q = smp.get((c * 7 + i as usize) % smp.len().max(1)).map(|x| x[..6].to_string()).unwrap_or_else(|| "900101".into());
+        let q = smp
+            .get((c * 7 + i as usize) % smp.len().max(1))
+            .map(|x| x[..6].to_string())
+            .unwrap_or_else(|| "900101".into());
         let url = format!("{b}/cabinet/applicants?iin={q}");
         async move {
-            match client.get(url).header("HX-Request", "true").header("HX-Target", "applicant-table").send().await {
+            match client
+                .get(url)
+                .header("HX-Request", "true")
+                .header("HX-Target", "applicant-table")
+                .send()
+                .await
+            {
                 Ok(r) => r.status() == 200 && r.bytes().await.is_ok(),
                 Err(_) => false,
             }
@@ -753,17 +984,37 @@ async fn main() -> anyhow::Result<()> {
     })
     .await;
     let (target, missed) = check(Some(25.0), None, &stats);
-    lines.push(Line { name: "search by IIN prefix (6 digits)", stats, floor: Some(floors.1.clone()), target, missed });
+    lines.push(Line {
+        name: "search by IIN prefix (6 digits)",
+        stats,
+        floor: Some(floors.1.clone()),
+        target,
+        missed,
+    });
 
     let s = sessions.clone();
     let b = base.clone();
-    let fio_seconds = if std::env::var_os("BENCH_SKIP_FIO").is_some() { 0 } else { args.seconds };
+    let fio_seconds = if std::env::var_os("BENCH_SKIP_FIO").is_some() {
+        0
+    } else {
+        args.seconds
+    };
     let stats = drive(args.clients, fio_seconds, move |c, i| {
         let (client, _) = s[c].clone();
-        let part: String = SURNAMES[(c + i as usize) % SURNAMES.len()].0.chars().take(5).collect();
+        let part: String = SURNAMES[(c + i as usize) % SURNAMES.len()]
+            .0
+            .chars()
+            .take(5)
+            .collect();
         let url = format!("{b}/cabinet/applicants?fio={}", urlencode(&part));
         async move {
-            match client.get(url).header("HX-Request", "true").header("HX-Target", "applicant-table").send().await {
+            match client
+                .get(url)
+                .header("HX-Request", "true")
+                .header("HX-Target", "applicant-table")
+                .send()
+                .await
+            {
                 Ok(r) => r.status() == 200 && r.bytes().await.is_ok(),
                 Err(_) => false,
             }
@@ -771,7 +1022,13 @@ async fn main() -> anyhow::Result<()> {
     })
     .await;
     let (target, missed) = check(Some(50.0), None, &stats);
-    lines.push(Line { name: "search by part of a surname (Astana)", stats, floor: Some(floors.2.clone()), target, missed });
+    lines.push(Line {
+        name: "search by part of a surname (Astana)",
+        stats,
+        floor: Some(floors.2.clone()),
+        target,
+        missed,
+    });
 
     // Adding applicants: durable commits.
     let s = sessions.clone();
@@ -782,22 +1039,45 @@ async fn main() -> anyhow::Result<()> {
         let k = counter.fetch_add(1, Ordering::SeqCst);
         let url = format!("{b}/cabinet/applicants");
         async move {
-            let date = chrono::NaiveDate::from_ymd_opt(2010, 1, 1).expect("date") + chrono::Duration::days((k % 300) as i64);
+            let date = chrono::NaiveDate::from_ymd_opt(2010, 1, 1).expect("date")
+                + chrono::Duration::days((k % 300) as i64);
             // Born in 2010 (the seed stops in 2009): a day per k % 300, serials in blocks of 10 per k / 300.
-            let Some(iin) = (0..10).find_map(|s| make_iin(date, Gender::Female, ((k / 300) as u32 * 10 + s) % 10_000)) else { return false };
+            let Some(iin) = (0..10)
+                .find_map(|s| make_iin(date, Gender::Female, ((k / 300) as u32 * 10 + s) % 10_000))
+            else {
+                return false;
+            };
             let iin = iin.to_string();
             let birth = date.format("%d.%m.%Y").to_string();
             let form = [
-                ("iin", iin.as_str()), ("last_name", "Жаңаева"), ("first_name", "Айым"), ("middle_name", ""),
-                ("birth_date", birth.as_str()), ("gender", "female"), ("kato", "711310000"), ("street", "Абая"),
-                ("house", "1"), ("flat", ""), ("applicant_category", "grad11"), ("employment_category", "unemployed"),
+                ("iin", iin.as_str()),
+                ("last_name", "Жаңаева"),
+                ("first_name", "Айым"),
+                ("middle_name", ""),
+                ("birth_date", birth.as_str()),
+                ("gender", "female"),
+                ("kato", "711310000"),
+                ("street", "Абая"),
+                ("house", "1"),
+                ("flat", ""),
+                ("applicant_category", "grad11"),
+                ("employment_category", "unemployed"),
                 ("csrf_token", token.as_str()),
             ];
             match client.post(url).form(&form).send().await {
                 Ok(r) if r.status() == 303 => true,
                 Ok(r) => {
                     if std::env::var_os("BENCH_DEBUG").is_some() {
-                        eprintln!("add applicant {iin}: {} {}", r.status(), r.text().await.unwrap_or_default().chars().take(300).collect::<String>());
+                        eprintln!(
+                            "add applicant {iin}: {} {}",
+                            r.status(),
+                            r.text()
+                                .await
+                                .unwrap_or_default()
+                                .chars()
+                                .take(300)
+                                .collect::<String>()
+                        );
                     }
                     false
                 }
@@ -807,17 +1087,37 @@ async fn main() -> anyhow::Result<()> {
     })
     .await;
     let (target, missed) = check(Some(50.0), Some(400.0), &stats);
-    lines.push(Line { name: "add applicant (durable commit)", stats, floor: None, target, missed });
+    lines.push(Line {
+        name: "add applicant (durable commit)",
+        stats,
+        floor: None,
+        target,
+        missed,
+    });
 
     // Forming a list of the district's 10 000 new applicants.
     let (bench, bench_token) = sign_in(&base, BENCH_LOGIN).await?;
     let t = Instant::now();
-    let r = bench.post(format!("{base}/cabinet/lists/new")).form(&[("note", "бенчмарк"), ("csrf_token", bench_token.as_str())]).send().await?;
+    let r = bench
+        .post(format!("{base}/cabinet/lists/new"))
+        .form(&[("note", "бенчмарк"), ("csrf_token", bench_token.as_str())])
+        .send()
+        .await?;
     let took = t.elapsed();
     let formed = r.status() == 303;
-    let stats = Stats { latencies: vec![took], elapsed: took, errors: u64::from(!formed) };
+    let stats = Stats {
+        latencies: vec![took],
+        elapsed: took,
+        errors: u64::from(!formed),
+    };
     let (target, missed) = limit("< 2 s", took, Duration::from_secs(2));
-    lines.push(Line { name: "form a list of 10 000 new applicants", stats, floor: None, target, missed });
+    lines.push(Line {
+        name: "form a list of 10 000 new applicants",
+        stats,
+        floor: None,
+        target,
+        missed,
+    });
     let _ = form_district;
 
     // Excel export of a 100 000-row result (the Astana tab).
@@ -835,28 +1135,67 @@ async fn main() -> anyhow::Result<()> {
     };
     let (client, _) = sessions[0].clone();
     let t = Instant::now();
-    let resp = client.get(format!("{base}/cabinet/applicants/export.xlsx")).send().await?;
+    let resp = client
+        .get(format!("{base}/cabinet/applicants/export.xlsx"))
+        .send()
+        .await?;
     let ok = resp.status() == 200;
     let bytes = resp.bytes().await?.len();
     let took = t.elapsed();
     export_stop.store(true, Ordering::Relaxed);
     let _ = export_sampler.await;
     let growth = export_peak.load(Ordering::Relaxed).saturating_sub(before);
-    let stats = Stats { latencies: vec![took], elapsed: took, errors: u64::from(!ok) };
+    let stats = Stats {
+        latencies: vec![took],
+        elapsed: took,
+        errors: u64::from(!ok),
+    };
     let (mut target, mut missed) = limit("< 3 s", took, Duration::from_secs(3));
     target.push_str(", RSS growth < 64 MB");
     if growth >= 64 * 1024 * 1024 {
         let m = format!("RSS growth {} MiB", growth / 1024 / 1024);
         missed = Some(missed.map(|x| format!("{x}; {m}")).unwrap_or(m));
     }
-    let export_name = format!("Excel export ({:.1} MiB, +{} MiB RSS)", bytes as f64 / 1048576.0, growth / 1024 / 1024);
-    lines.push(Line { name: Box::leak(export_name.into_boxed_str()), stats, floor: None, target, missed });
+    let export_name = format!(
+        "Excel export ({:.1} MiB, +{} MiB RSS)",
+        bytes as f64 / 1048576.0,
+        growth / 1024 / 1024
+    );
+    lines.push(Line {
+        name: Box::leak(export_name.into_boxed_str()),
+        stats,
+        floor: None,
+        target,
+        missed,
+    });
 
     // Signing the 10 000 list and ingesting АИС results for it.
-    let html = bench.get(format!("{base}/cabinet/lists")).send().await?.text().await?;
-    let list = html.find("id=\"list-").map(|i| html[i + 9..].split('"').next().unwrap_or_default().to_string()).context("the formed list")?;
-    let payload = bench.get(format!("{base}/cabinet/lists/{list}/payload")).send().await?.bytes().await?;
-    let key = talapker::signing::pki::read_pkcs12(&std::fs::read(data.join("pki/keys/AUTH_RSA256_bench_mg.p12"))?, "demo1234")?;
+    let html = bench
+        .get(format!("{base}/cabinet/lists"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let list = html
+        .find("id=\"list-")
+        .map(|i| {
+            html[i + 9..]
+                .split('"')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .context("the formed list")?;
+    let payload = bench
+        .get(format!("{base}/cabinet/lists/{list}/payload"))
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let key = talapker::signing::pki::read_pkcs12(
+        &std::fs::read(data.join("pki/keys/AUTH_RSA256_bench_mg.p12"))?,
+        "demo1234",
+    )?;
     let cms = talapker::signing::pki::sign_cms(&key, &payload, &Default::default())?;
     let r = bench
         .post(format!("{base}/cabinet/lists/{list}/sign"))
@@ -865,12 +1204,21 @@ async fn main() -> anyhow::Result<()> {
         .send()
         .await?;
     if r.status() != 200 {
-        bail!("signing the benchmark list: {} {}", r.status(), r.text().await?);
+        bail!(
+            "signing the benchmark list: {} {}",
+            r.status(),
+            r.text().await?
+        );
     }
     let parsed: talapker::ais::ListPayload = serde_json::from_slice(&payload)?;
     let package: Option<String> = None;
     let _ = package;
-    let versions_html = bench.get(format!("{base}/cabinet/lists/{list}")).send().await?.text().await?;
+    let versions_html = bench
+        .get(format!("{base}/cabinet/lists/{list}"))
+        .send()
+        .await?
+        .text()
+        .await?;
     let _ = versions_html;
     let results = talapker::ais::Results {
         result_id: format!("bench-{list}"),
@@ -885,22 +1233,45 @@ async fn main() -> anyhow::Result<()> {
                 applicant_id: a.id.clone(),
                 iin: a.iin.clone(),
                 passed: i % 4 != 0,
-                reason: if i % 4 == 0 { "ИИН не найден в ГБД ФЛ".into() } else { String::new() },
+                reason: if i % 4 == 0 {
+                    "ИИН не найден в ГБД ФЛ".into()
+                } else {
+                    String::new()
+                },
             })
             .collect(),
     };
     // The package id is what АИС answers for; read it from the outbox through the results' 409.
     let results = with_package(results, &bench, &base).await?;
     let t = Instant::now();
-    let r = reqwest::Client::new().post(format!("{base}/api/ais/results")).bearer_auth(CALLBACK_TOKEN).json(&results).send().await?;
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/ais/results"))
+        .bearer_auth(CALLBACK_TOKEN)
+        .json(&results)
+        .send()
+        .await?;
     let took = t.elapsed();
     let ok = r.status() == 200;
     if !ok {
-        eprintln!("results: {} {}", r.status(), r.text().await.unwrap_or_default());
+        eprintln!(
+            "results: {} {}",
+            r.status(),
+            r.text().await.unwrap_or_default()
+        );
     }
-    let stats = Stats { latencies: vec![took], elapsed: took, errors: u64::from(!ok) };
+    let stats = Stats {
+        latencies: vec![took],
+        elapsed: took,
+        errors: u64::from(!ok),
+    };
     let (target, missed) = limit("< 5 s", took, Duration::from_secs(5));
-    lines.push(Line { name: "ingest АИС results for 10 000 applicants", stats, floor: None, target, missed });
+    lines.push(Line {
+        name: "ingest АИС results for 10 000 applicants",
+        stats,
+        floor: None,
+        target,
+        missed,
+    });
 
     stop.store(true, Ordering::Relaxed);
     let _ = sampler.await;
@@ -908,17 +1279,34 @@ async fn main() -> anyhow::Result<()> {
 
     // 4. The table.
     println!();
-    println!("{} applicants, {} clients, {} s per scenario; server: {}", args.applicants, args.clients, args.seconds, std::env::consts::ARCH);
+    println!(
+        "{} applicants, {} clients, {} s per scenario; server: {}",
+        args.applicants,
+        args.clients,
+        args.seconds,
+        std::env::consts::ARCH
+    );
     println!();
     println!("| scenario | requests | errors | p50 ms | p99 ms | max ms | req/s | target | missed by | floor p50 ms | × floor | × ceiling p50 |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
         "| HTTP ceiling: a tiny static asset | {} | {} | {} | {} | {} | {:.0} | | | | | 1.0 |",
-        ceiling.latencies.len(), ceiling.errors, ms(ceiling.pct(0.5)), ms(ceiling.pct(0.99)), ms(ceiling.max()), ceiling.throughput()
+        ceiling.latencies.len(),
+        ceiling.errors,
+        ms(ceiling.pct(0.5)),
+        ms(ceiling.pct(0.99)),
+        ms(ceiling.max()),
+        ceiling.throughput()
     );
     for l in &lines {
         let (floor_p50, x_floor) = match &l.floor {
-            Some(f) => (ms(f.pct(0.5)), format!("{:.1}", l.stats.pct(0.5).as_secs_f64() / f.pct(0.5).as_secs_f64().max(1e-9))),
+            Some(f) => (
+                ms(f.pct(0.5)),
+                format!(
+                    "{:.1}",
+                    l.stats.pct(0.5).as_secs_f64() / f.pct(0.5).as_secs_f64().max(1e-9)
+                ),
+            ),
             None => (String::new(), String::new()),
         };
         println!(
@@ -937,10 +1325,24 @@ async fn main() -> anyhow::Result<()> {
             l.stats.pct(0.5).as_secs_f64() / ceiling.pct(0.5).as_secs_f64().max(1e-9),
         );
     }
-    let cold_missed = if cold >= Duration::from_secs(2) { format!("{:.1}× over", cold.as_secs_f64() / 2.0) } else { "met".into() };
-    println!("| cold start to a healthy /healthz | 1 | 0 | {} | | | | < 2 s | {cold_missed} | | | |", ms(cold));
-    let rss_missed = if peak >= 512 * 1024 * 1024 { format!("{:.1}× over", peak as f64 / (512.0 * 1048576.0)) } else { "met".into() };
-    println!("| server peak RSS over the run | | | {} MiB | | | | < 512 MB | {rss_missed} | | | |", peak / 1024 / 1024);
+    let cold_missed = if cold >= Duration::from_secs(2) {
+        format!("{:.1}× over", cold.as_secs_f64() / 2.0)
+    } else {
+        "met".into()
+    };
+    println!(
+        "| cold start to a healthy /healthz | 1 | 0 | {} | | | | < 2 s | {cold_missed} | | | |",
+        ms(cold)
+    );
+    let rss_missed = if peak >= 512 * 1024 * 1024 {
+        format!("{:.1}× over", peak as f64 / (512.0 * 1048576.0))
+    } else {
+        "met".into()
+    };
+    println!(
+        "| server peak RSS over the run | | | {} MiB | | | | < 512 MB | {rss_missed} | | | |",
+        peak / 1024 / 1024
+    );
     drop(server);
     Ok(())
 }
@@ -953,13 +1355,25 @@ fn limit(text: &str, took: Duration, max: Duration) -> (String, Option<String>) 
 }
 
 fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("x", s)]).unwrap_or_default().trim_start_matches("x=").to_string()
+    serde_urlencoded::to_string([("x", s)])
+        .unwrap_or_default()
+        .trim_start_matches("x=")
+        .to_string()
 }
 
 /// Fills in the package id of the list's version, as АИС would echo it (the list page carries
 /// it on the version's row).
-async fn with_package(mut r: talapker::ais::Results, client: &reqwest::Client, base: &str) -> anyhow::Result<talapker::ais::Results> {
-    let html = client.get(format!("{base}/cabinet/lists/{}", r.list_id)).send().await?.text().await?;
+async fn with_package(
+    mut r: talapker::ais::Results,
+    client: &reqwest::Client,
+    base: &str,
+) -> anyhow::Result<talapker::ais::Results> {
+    let html = client
+        .get(format!("{base}/cabinet/lists/{}", r.list_id))
+        .send()
+        .await?
+        .text()
+        .await?;
     let marker = "data-package=\"";
     let i = html.find(marker).context("the version's package id")? + marker.len();
     r.package_id = html[i..].split('"').next().unwrap_or_default().to_string();

@@ -140,7 +140,11 @@ pub async fn export_batch(
         Some(q) if q.len() >= 6 => " WITH INDEX applicant_iin",
         _ => "",
     };
-    let keyset = if after.is_some() { " AND created_at <= $before" } else { "" };
+    let keyset = if after.is_some() {
+        " AND created_at <= $before"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT {FIELDS} FROM applicant{hint} WHERE {scope}{filter}{keyset} ORDER BY created_at DESC LIMIT $limit",
         scope = scope_sql(field)

@@ -12,8 +12,7 @@ use super::Db;
 pub async fn export(db: &Db, path: &Path) -> anyhow::Result<u64> {
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
     }
     let tmp = path.with_extension("partial");

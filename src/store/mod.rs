@@ -7,8 +7,8 @@ pub mod backup;
 pub mod dictionaries;
 pub mod lists;
 pub mod passkeys;
-pub mod signing;
 pub mod sessions;
+pub mod signing;
 pub mod users;
 
 use anyhow::{bail, Context};

@@ -230,7 +230,9 @@ pub async fn stored_signature(
         signature: String,
     }
     let rows: Vec<Row> = db
-        .query("SELECT payload, signature FROM list_version WHERE list = $list AND version = $version")
+        .query(
+            "SELECT payload, signature FROM list_version WHERE list = $list AND version = $version",
+        )
         .bind(("list", list.to_string()))
         .bind(("version", version))
         .await?
@@ -281,7 +283,9 @@ pub async fn outbox_next_at(db: &Db) -> anyhow::Result<Option<DateTime<Utc>>> {
 
 pub async fn outbox_all(db: &Db) -> anyhow::Result<Vec<OutboxRow>> {
     let rows: Vec<OutboxRow> = db
-        .query(format!("SELECT {OUTBOX_FIELDS} FROM outbox ORDER BY created_at"))
+        .query(format!(
+            "SELECT {OUTBOX_FIELDS} FROM outbox ORDER BY created_at"
+        ))
         .await?
         .take(0)?;
     Ok(rows)
@@ -348,7 +352,10 @@ pub async fn outbox_rejected(db: &Db, id: &str, error: &str) -> anyhow::Result<(
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResultsOutcome {
-    Applied { passed: i64, failed: i64 },
+    Applied {
+        passed: i64,
+        failed: i64,
+    },
     /// This result id was applied before: nothing changes.
     Duplicate,
     /// No list version is waiting for these results.

@@ -403,7 +403,14 @@ async fn create(
     match store::create(&state.db, &valid, &scope, &user.login, form.idem_key.trim()).await? {
         Created::New(id) => {
             tracing::info!(applicant = %id, by = %user.login, "applicant added");
-            super::audit::by_user(state, ctx, "applicant_added", &format!("applicant:{id}"), valid.iin.as_str()).await;
+            super::audit::by_user(
+                state,
+                ctx,
+                "applicant_added",
+                &format!("applicant:{id}"),
+                valid.iin.as_str(),
+            )
+            .await;
             after_write(state, ctx, user, "added").await
         }
         Created::Replayed(id) => {
@@ -692,7 +699,10 @@ async fn update(
             let (action, details) = if new_status == Status::Refused && status != Status::Refused {
                 ("applicant_refused", valid.mg_reason.clone())
             } else {
-                ("applicant_edited", format!("{} → {}", status.code(), new_status.code()))
+                (
+                    "applicant_edited",
+                    format!("{} → {}", status.code(), new_status.code()),
+                )
             };
             super::audit::by_user(state, ctx, action, &format!("applicant:{id}"), &details).await;
             after_write(state, ctx, user, "edited").await
@@ -772,7 +782,14 @@ async fn delete(
         return Err(AppError::forbidden(ctx.t(NO_DELETE)));
     }
     tracing::info!(applicant = %id, by = %user.login, "applicant deleted");
-    super::audit::by_user(state, ctx, "applicant_deleted", &format!("applicant:{id}"), "").await;
+    super::audit::by_user(
+        state,
+        ctx,
+        "applicant_deleted",
+        &format!("applicant:{id}"),
+        "",
+    )
+    .await;
     after_write(state, ctx, user, "deleted").await
 }
 

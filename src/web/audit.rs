@@ -51,7 +51,10 @@ pub async fn record(
     object: &str,
     details: &str,
 ) {
-    debug_assert!(ACTIONS.iter().any(|(c, _)| *c == action), "unknown audit action {action}");
+    debug_assert!(
+        ACTIONS.iter().any(|(c, _)| *c == action),
+        "unknown audit action {action}"
+    );
     let scope = region.and_then(|r| state.dict.scope_of(r));
     let (oblast, district) = scope
         .as_ref()
@@ -143,8 +146,15 @@ async fn page(
     };
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let field = state.dict.scope_field(&user.region);
-    let (rows, total) =
-        store::page(&state.db, field, &user.region, &f, (page - 1) * PER_PAGE, PER_PAGE).await?;
+    let (rows, total) = store::page(
+        &state.db,
+        field,
+        &user.region,
+        &f,
+        (page - 1) * PER_PAGE,
+        PER_PAGE,
+    )
+    .await?;
     let rows: Vec<Value> = rows
         .iter()
         .map(|r| {

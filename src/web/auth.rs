@@ -119,7 +119,16 @@ async fn login(
             .await?;
             tracing::warn!(%login, failures = n, ip = ?ctx.ip, "failed sign-in");
             let actor: String = login.chars().take(64).collect();
-            super::audit::record(state, Some(ctx), &actor, row.as_ref().map(|r| r.region.as_str()), "sign_in_failed", &format!("user:{actor}"), &format!("{n}")).await;
+            super::audit::record(
+                state,
+                Some(ctx),
+                &actor,
+                row.as_ref().map(|r| r.region.as_str()),
+                "sign_in_failed",
+                &format!("user:{actor}"),
+                &format!("{n}"),
+            )
+            .await;
             if n >= MAX_FAILURES {
                 return refuse(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -132,7 +141,16 @@ async fn login(
     store::users::clear_failures(&state.db, &login).await?;
     let cookie = start_session(state, ctx, &user.id).await?;
     tracing::info!(%login, ip = ?ctx.ip, "signed in");
-    super::audit::record(state, Some(ctx), &user.login, Some(&user.region), "sign_in", &format!("user:{}", user.login), "").await;
+    super::audit::record(
+        state,
+        Some(ctx),
+        &user.login,
+        Some(&user.region),
+        "sign_in",
+        &format!("user:{}", user.login),
+        "",
+    )
+    .await;
     let mut resp = redirect("/cabinet/applicants");
     resp.headers_mut().append("set-cookie", cookie);
     Ok(resp)

@@ -208,7 +208,14 @@ async fn create(
     match store::form(&state.db, field, &user.region, &scope, &note, &user.login).await? {
         Formed::New { id, num, members } => {
             tracing::info!(list = %id, num, members, by = %user.login, "list formed");
-            super::audit::by_user(state, ctx, "list_formed", &format!("list:{id}"), &format!("№ {num}, {members}")).await;
+            super::audit::by_user(
+                state,
+                ctx,
+                "list_formed",
+                &format!("list:{id}"),
+                &format!("№ {num}, {members}"),
+            )
+            .await;
             Ok(redirect("/cabinet/lists?msg=formed"))
         }
         Formed::NoApplicants => {

@@ -186,7 +186,14 @@ async fn sync_applicant(
         match store::create(&state.db, &valid, &scope, &user.login, &key).await? {
             Created::New(id) => {
                 tracing::info!(applicant = %id, by = %user.login, key = %key, "applicant added from the offline queue");
-                super::audit::by_user(state, ctx, "applicant_added", &format!("applicant:{id}"), &format!("{} (offline)", valid.iin.as_str())).await;
+                super::audit::by_user(
+                    state,
+                    ctx,
+                    "applicant_added",
+                    &format!("applicant:{id}"),
+                    &format!("{} (offline)", valid.iin.as_str()),
+                )
+                .await;
                 json_status(
                     StatusCode::CREATED,
                     json!({ "status": "created", "id": id, "message": ctx.t("Новый претендент успешно добавлен!") }),

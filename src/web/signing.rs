@@ -42,7 +42,11 @@ async fn load(state: &AppState, user: &User, id: &str) -> AppResult<ListRow> {
 }
 
 /// Why this list cannot be signed now, if it cannot (the server's rule; the page only hides).
-pub async fn refusal(state: &AppState, list: &ListRow, rows: &[ApplicantRow]) -> AppResult<Option<&'static str>> {
+pub async fn refusal(
+    state: &AppState,
+    list: &ListRow,
+    rows: &[ApplicantRow],
+) -> AppResult<Option<&'static str>> {
     let status = ListStatus::parse(&list.status);
     if status == ListStatus::Sent {
         return Ok(Some(ALREADY_SENT));
@@ -54,7 +58,9 @@ pub async fn refusal(state: &AppState, list: &ListRow, rows: &[ApplicantRow]) ->
         if rows.iter().any(|r| r.status == "failed") {
             return Ok(Some(FAILED_LEFT));
         }
-        let changed = rows.iter().any(|r| r.status == "changed" || r.status == "new");
+        let changed = rows
+            .iter()
+            .any(|r| r.status == "changed" || r.status == "new");
         let refused = rows.iter().filter(|r| r.status == "refused").count() as i64;
         let before = store::versions(&state.db, &list.id)
             .await?
@@ -87,7 +93,11 @@ pub async fn dialog(
         payload_url => format!("/cabinet/lists/{id}/payload"),
         sign_url => format!("/cabinet/lists/{id}/sign"),
     };
-    let tmpl = if ctx.htmx { "lists/_sign.html" } else { "lists/sign_page.html" };
+    let tmpl = if ctx.htmx {
+        "lists/_sign.html"
+    } else {
+        "lists/sign_page.html"
+    };
     Ok(render(state, ctx, "lists", tmpl, c)?.into_response())
 }
 
@@ -141,11 +151,21 @@ pub async fn sign(
     let msg = |m: &str| crate::i18n::message(lang, m);
     let bytes = match body.into_bytes_limit(MAX_SIGN_BODY).await {
         Ok(b) => b,
-        Err(_) => return Ok(sign_error(StatusCode::PAYLOAD_TOO_LARGE, &msg("Слишком большой запрос"))),
+        Err(_) => {
+            return Ok(sign_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &msg("Слишком большой запрос"),
+            ))
+        }
     };
     let req: SignRequest = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
-        Err(_) => return Ok(sign_error(StatusCode::BAD_REQUEST, &msg("Некорректный формат подписи"))),
+        Err(_) => {
+            return Ok(sign_error(
+                StatusCode::BAD_REQUEST,
+                &msg("Некорректный формат подписи"),
+            ))
+        }
     };
     let list = load(state, user, &id).await?;
     let rows = store::members_by_id(&state.db, &id).await?;
@@ -157,18 +177,32 @@ pub async fn sign(
         return Ok(sign_error(StatusCode::CONFLICT, &msg(LIST_CHANGED)));
     }
     let Ok(cms) = base64::engine::general_purpose::STANDARD.decode(req.signature.trim()) else {
-        return Ok(sign_error(StatusCode::UNPROCESSABLE_ENTITY, &msg("Некорректный формат подписи")));
+        return Ok(sign_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &msg("Некорректный формат подписи"),
+        ));
     };
     let (payload, fp) = store::build_payload(&list, version, &user.iin, &rows);
     let payload_bytes = payload.to_bytes();
-    let signer = match verify_list_signature(&cms, &payload_bytes, &state.trust, &user.iin, Utc::now()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(list = %id, by = %user.login, error = %e, "ЭЦП signature refused");
-            super::audit::by_user(state, ctx, "list_sign_refused", &format!("list:{id}"), &e.to_string()).await;
-            return Ok(sign_error(StatusCode::UNPROCESSABLE_ENTITY, &msg(&e.to_string())));
-        }
-    };
+    let signer =
+        match verify_list_signature(&cms, &payload_bytes, &state.trust, &user.iin, Utc::now()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(list = %id, by = %user.login, error = %e, "ЭЦП signature refused");
+                super::audit::by_user(
+                    state,
+                    ctx,
+                    "list_sign_refused",
+                    &format!("list:{id}"),
+                    &e.to_string(),
+                )
+                .await;
+                return Ok(sign_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &msg(&e.to_string()),
+                ));
+            }
+        };
     let package_id = uuid::Uuid::now_v7().to_string();
     let payload_text = String::from_utf8(payload_bytes).map_err(anyhow::Error::from)?;
     let callback = format!(
@@ -198,7 +232,11 @@ pub async fn sign(
         signed_by: user.login.clone(),
         applicants: fp.count,
         to_check: payload.applicants.iter().filter(|a| a.to_check()).count() as i64,
-        refused: payload.applicants.iter().filter(|a| a.status == "refused").count() as i64,
+        refused: payload
+            .applicants
+            .iter()
+            .filter(|a| a.status == "refused")
+            .count() as i64,
         body: serde_json::to_string(&package).map_err(anyhow::Error::from)?,
     };
     let field = state.dict.scope_field(&user.region);
@@ -206,7 +244,14 @@ pub async fn sign(
         SignOutcome::Sent => {
             state.outbox_wake.notify_one();
             tracing::info!(list = %id, version, package = %package_id, by = %user.login, serial = %signer.serial_number, "list signed and queued for АИС");
-            super::audit::by_user(state, ctx, "list_signed", &format!("list:{id}"), &format!("v{version}, {}, {}", signer.subject, signer.serial_number)).await;
+            super::audit::by_user(
+                state,
+                ctx,
+                "list_signed",
+                &format!("list:{id}"),
+                &format!("v{version}, {}, {}", signer.subject, signer.serial_number),
+            )
+            .await;
             Ok(Json(serde_json::json!({
                 "ok": true,
                 "location": format!("/cabinet/lists/{id}?msg=sent"),
@@ -248,7 +293,14 @@ pub async fn changes(
         .map(str::to_owned)
         .collect();
     let field = state.dict.scope_field(&user.region);
-    let changed = store::lists_changed_since(&state.db, field, &user.region, &ids, since.with_timezone(&Utc)).await?;
+    let changed = store::lists_changed_since(
+        &state.db,
+        field,
+        &user.region,
+        &ids,
+        since.with_timezone(&Utc),
+    )
+    .await?;
     if changed {
         return Ok(Response::builder()
             .status(StatusCode::OK)
@@ -278,7 +330,9 @@ async fn results(req: &Request, Data(state): Data<&Arc<AppState>>, body: poem::B
         .header("authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
         .unwrap_or_default();
-    let ok: bool = subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), state.ais_callback_token.as_bytes()).into();
+    let ok: bool =
+        subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), state.ais_callback_token.as_bytes())
+            .into();
     if !ok || state.ais_callback_token.is_empty() {
         return Json(serde_json::json!({"error": "unauthorized"}))
             .with_status(StatusCode::UNAUTHORIZED)
@@ -312,8 +366,18 @@ async fn results(req: &Request, Data(state): Data<&Arc<AppState>>, body: poem::B
                 Ok(mut r) => r.take(0).unwrap_or(None),
                 Err(_) => None,
             };
-            super::audit::record(state, None, crate::ais::AIS_ACTOR, region.as_deref(), "ais_results", &format!("list:{}", results.list_id), &format!("v{}: {passed} / {failed}", results.version)).await;
-            Json(serde_json::json!({"status": "applied", "passed": passed, "failed": failed})).into_response()
+            super::audit::record(
+                state,
+                None,
+                crate::ais::AIS_ACTOR,
+                region.as_deref(),
+                "ais_results",
+                &format!("list:{}", results.list_id),
+                &format!("v{}: {passed} / {failed}", results.version),
+            )
+            .await;
+            Json(serde_json::json!({"status": "applied", "passed": passed, "failed": failed}))
+                .into_response()
         }
         Ok(store::ResultsOutcome::Duplicate) => {
             Json(serde_json::json!({"status": "duplicate"})).into_response()
