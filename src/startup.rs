@@ -126,10 +126,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
     Ok(Arc::new(AppState {
         db,
         settings: settings.clone(),
-        ais_callback_token: settings
-            .ais_callback_token
-            .clone()
-            .unwrap_or_else(|| derived_token(&secret, "ais-callback")),
+        ais_callback_token: ais_callback_token(settings, &secret),
         secret,
         dict,
         views: Views::new(),
@@ -153,6 +150,14 @@ pub fn ais_token(settings: &Settings, secret: &[u8]) -> String {
         .ais_token
         .clone()
         .unwrap_or_else(|| derived_token(secret, "ais-packages"))
+}
+
+/// The token АИС presents to the portal's results endpoint.
+pub fn ais_callback_token(settings: &Settings, secret: &[u8]) -> String {
+    settings
+        .ais_callback_token
+        .clone()
+        .unwrap_or_else(|| derived_token(secret, "ais-callback"))
 }
 
 /// The trust store: every PEM file of the trust directory (none: nothing is trusted).
@@ -220,18 +225,50 @@ impl Running {
     }
 }
 
-/// Binds the listener (port 0 picks a free port) and serves until `stop` or a signal.
-pub async fn spawn(state: Arc<AppState>) -> anyhow::Result<Running> {
-    let acceptor = TcpListener::bind(state.settings.listen.to_string())
+/// Binds `listen` (port 0 picks a free port) and tells the address it got.
+async fn bind(listen: SocketAddr) -> anyhow::Result<(impl Acceptor + Send + 'static, SocketAddr)> {
+    let acceptor = TcpListener::bind(listen.to_string())
         .into_acceptor()
         .await
-        .with_context(|| format!("listening on {}", state.settings.listen))?;
+        .with_context(|| format!("listening on {listen}"))?;
     let addr = acceptor
         .local_addr()
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .context("reading the bound address")?;
+    Ok((acceptor, addr))
+}
+
+type ServerTask = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// Serves `app` until the returned sender fires or a signal comes, letting in-flight requests
+/// finish within `grace`.
+fn serve(
+    acceptor: impl Acceptor + Send + 'static,
+    app: impl poem::Endpoint + 'static,
+    grace: Duration,
+) -> (tokio::sync::oneshot::Sender<()>, ServerTask) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                app,
+                async move {
+                    tokio::select! {
+                        _ = stopped => {},
+                        _ = shutdown_signal() => {},
+                    }
+                },
+                Some(grace),
+            )
+            .await
+    });
+    (stop, task)
+}
+
+/// Binds the listener (port 0 picks a free port) and serves until `stop` or a signal.
+pub async fn spawn(state: Arc<AppState>) -> anyhow::Result<Running> {
+    let (acceptor, addr) = bind(state.settings.listen).await?;
     let public = state
         .settings
         .public_url
@@ -277,20 +314,7 @@ pub async fn spawn(state: Arc<AppState>) -> anyhow::Result<Running> {
             }
         }
     });
-    let task = tokio::spawn(async move {
-        Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(
-                app,
-                async move {
-                    tokio::select! {
-                        _ = stopped => {},
-                        _ = shutdown_signal() => {},
-                    }
-                },
-                Some(Duration::from_secs(10)),
-            )
-            .await
-    });
+    let (stop, task) = serve(acceptor, app, Duration::from_secs(10));
     Ok(Running {
         addr,
         state,
@@ -401,38 +425,16 @@ pub async fn spawn_simulator(settings: &Settings) -> anyhow::Result<SimRunning> 
         registry: load_or_generate_registry(settings)?,
         trust: load_trust(settings)?,
         token_in: ais_token(settings, &secret),
-        token_out: settings
-            .ais_callback_token
-            .clone()
-            .unwrap_or_else(|| derived_token(&secret, "ais-callback")),
+        token_out: ais_callback_token(settings, &secret),
         delay: Duration::from_millis(settings.ais_delay_ms),
         wake: Arc::new(tokio::sync::Notify::new()),
     });
-    let acceptor = TcpListener::bind(settings.listen.to_string())
-        .into_acceptor()
-        .await
-        .with_context(|| format!("listening on {}", settings.listen))?;
-    let addr = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .context("reading the bound address")?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = crate::ais::sim::routes(state.clone());
-    let task = tokio::spawn(async move {
-        Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(
-                app,
-                async move {
-                    tokio::select! {
-                        _ = stopped => {},
-                        _ = shutdown_signal() => {},
-                    }
-                },
-                Some(Duration::from_secs(5)),
-            )
-            .await
-    });
+    let (acceptor, addr) = bind(settings.listen).await?;
+    let (stop, task) = serve(
+        acceptor,
+        crate::ais::sim::routes(state.clone()),
+        Duration::from_secs(5),
+    );
     let worker = tokio::spawn(crate::ais::sim::worker(state.clone()));
     Ok(SimRunning {
         addr,

@@ -77,7 +77,9 @@ pub async fn open_store(url: &str) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-fn bearer_ok(req: &Request, token: &str) -> bool {
+/// Whether the request carries `Authorization: Bearer <token>` (compared in constant time); an
+/// empty configured token accepts nothing. Used by both sides of the exchange.
+pub fn bearer_ok(req: &Request, token: &str) -> bool {
     let presented = req
         .header("authorization")
         .and_then(|h| h.strip_prefix("Bearer "))

@@ -671,7 +671,7 @@ async fn sign_in(base: &str, login: &str) -> anyhow::Result<(reqwest::Client, St
 }
 
 struct Line {
-    name: &'static str,
+    name: String,
     stats: Stats,
     floor: Option<Stats>,
     /// (p99 limit ms, throughput minimum) when targets exist.
@@ -727,7 +727,6 @@ async fn main() -> anyhow::Result<()> {
 
     // 1. Seed (or reuse), 2. the storage floor, in-process.
     let floors;
-    let form_district;
     {
         let db = store::connect(&settings).await?;
         store::migrate(&db, &store::embedded_migrations()).await?;
@@ -779,13 +778,6 @@ async fn main() -> anyhow::Result<()> {
             .check()
             .context("resetting the last run")?;
         }
-        form_district = {
-            let d: Option<String> = db
-                .query("(SELECT VALUE form_district FROM type::record('meta', 'bench'))[0]")
-                .await?
-                .take(0)?;
-            d.context("the bench metadata")?
-        };
         let sample: Vec<String> = db
             .query("SELECT VALUE iin FROM applicant WHERE oblast = $r LIMIT 500")
             .bind(("r", ASTANA))
@@ -952,7 +944,7 @@ async fn main() -> anyhow::Result<()> {
     .await;
     let (target, missed) = check(Some(25.0), Some(1500.0), &stats);
     lines.push(Line {
-        name: "applicants tab fragment, page 1 (Astana)",
+        name: "applicants tab fragment, page 1 (Astana)".into(),
         stats,
         floor: Some(floors.0.clone()),
         target,
@@ -985,7 +977,7 @@ async fn main() -> anyhow::Result<()> {
     .await;
     let (target, missed) = check(Some(25.0), None, &stats);
     lines.push(Line {
-        name: "search by IIN prefix (6 digits)",
+        name: "search by IIN prefix (6 digits)".into(),
         stats,
         floor: Some(floors.1.clone()),
         target,
@@ -1023,7 +1015,7 @@ async fn main() -> anyhow::Result<()> {
     .await;
     let (target, missed) = check(Some(50.0), None, &stats);
     lines.push(Line {
-        name: "search by part of a surname (Astana)",
+        name: "search by part of a surname (Astana)".into(),
         stats,
         floor: Some(floors.2.clone()),
         target,
@@ -1088,7 +1080,7 @@ async fn main() -> anyhow::Result<()> {
     .await;
     let (target, missed) = check(Some(50.0), Some(400.0), &stats);
     lines.push(Line {
-        name: "add applicant (durable commit)",
+        name: "add applicant (durable commit)".into(),
         stats,
         floor: None,
         target,
@@ -1112,13 +1104,12 @@ async fn main() -> anyhow::Result<()> {
     };
     let (target, missed) = limit("< 2 s", took, Duration::from_secs(2));
     lines.push(Line {
-        name: "form a list of 10 000 new applicants",
+        name: "form a list of 10 000 new applicants".into(),
         stats,
         floor: None,
         target,
         missed,
     });
-    let _ = form_district;
 
     // Excel export of a 100 000-row result (the Astana tab).
     let before = rss_of(pid);
@@ -1162,7 +1153,7 @@ async fn main() -> anyhow::Result<()> {
         growth / 1024 / 1024
     );
     lines.push(Line {
-        name: Box::leak(export_name.into_boxed_str()),
+        name: export_name,
         stats,
         floor: None,
         target,
@@ -1211,15 +1202,6 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let parsed: talapker::ais::ListPayload = serde_json::from_slice(&payload)?;
-    let package: Option<String> = None;
-    let _ = package;
-    let versions_html = bench
-        .get(format!("{base}/cabinet/lists/{list}"))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let _ = versions_html;
     let results = talapker::ais::Results {
         result_id: format!("bench-{list}"),
         package_id: String::new(),
@@ -1241,7 +1223,7 @@ async fn main() -> anyhow::Result<()> {
             })
             .collect(),
     };
-    // The package id is what АИС answers for; read it from the outbox through the results' 409.
+    // АИС answers with the package id of the signed version.
     let results = with_package(results, &bench, &base).await?;
     let t = Instant::now();
     let r = reqwest::Client::new()
@@ -1266,7 +1248,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let (target, missed) = limit("< 5 s", took, Duration::from_secs(5));
     lines.push(Line {
-        name: "ingest АИС results for 10 000 applicants",
+        name: "ingest АИС results for 10 000 applicants".into(),
         stats,
         floor: None,
         target,

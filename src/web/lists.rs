@@ -230,7 +230,8 @@ async fn create(
     }
 }
 
-async fn load(state: &AppState, user: &User, id: &str) -> AppResult<ListRow> {
+/// A list of the user's region, or «Список не найден».
+pub(super) async fn load(state: &AppState, user: &User, id: &str) -> AppResult<ListRow> {
     let field = state.dict.scope_field(&user.region);
     store::get(&state.db, field, &user.region, id)
         .await?

@@ -15,12 +15,11 @@ use serde::Deserialize;
 use super::{render, require_writer, AppState, Ctx};
 use crate::ais::{Package, Results};
 use crate::domain::list::ListStatus;
-use crate::domain::user::User;
 use crate::error::{AppError, AppResult};
 use crate::signing::verify_list_signature;
 use crate::store::applicants::ApplicantRow;
-use crate::store::lists::{self as lists_store, ListRow};
-use crate::store::signing::{self as store, Fingerprint, SignOutcome, SignedVersion};
+use crate::store::lists::ListRow;
+use crate::store::signing::{self as store, SignOutcome, SignedVersion};
 
 const WRITERS_ONLY: &str =
     "Недостаточно прав: подписывать и отправлять списки может только сотрудник мобильной группы";
@@ -33,13 +32,6 @@ pub const LIST_CHANGED: &str =
     "Список изменился после того, как его данные были подписаны. Подпишите его еще раз";
 /// The largest signed request accepted (a CMS with the payload attached, base64).
 const MAX_SIGN_BODY: usize = 64 * 1024 * 1024;
-
-async fn load(state: &AppState, user: &User, id: &str) -> AppResult<ListRow> {
-    let field = state.dict.scope_field(&user.region);
-    lists_store::get(&state.db, field, &user.region, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("Список не найден".into()))
-}
 
 /// Why this list cannot be signed now, if it cannot (the server's rule; the page only hides).
 pub async fn refusal(
@@ -82,7 +74,7 @@ pub async fn dialog(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let user = require_writer(ctx, WRITERS_ONLY)?;
-    let list = load(state, user, &id).await?;
+    let list = super::lists::load(state, user, &id).await?;
     let rows = store::members_by_id(&state.db, &id).await?;
     let refused = refusal(state, &list, &rows).await?;
     let c = context! {
@@ -109,7 +101,7 @@ pub async fn list_payload(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let user = require_writer(ctx, WRITERS_ONLY)?;
-    let list = load(state, user, &id).await?;
+    let list = super::lists::load(state, user, &id).await?;
     let rows = store::members_by_id(&state.db, &id).await?;
     if let Some(why) = refusal(state, &list, &rows).await? {
         return Err(AppError::Conflict(crate::i18n::message(ctx.lang, why)));
@@ -167,7 +159,7 @@ pub async fn sign(
             ))
         }
     };
-    let list = load(state, user, &id).await?;
+    let list = super::lists::load(state, user, &id).await?;
     let rows = store::members_by_id(&state.db, &id).await?;
     if let Some(why) = refusal(state, &list, &rows).await? {
         return Ok(sign_error(StatusCode::CONFLICT, &msg(why)));
@@ -263,9 +255,6 @@ pub async fn sign(
     }
 }
 
-/// A fingerprint is only used inside the store; re-exported for tests.
-pub type ListFingerprint = Fingerprint;
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ChangesQuery {
@@ -326,14 +315,7 @@ pub fn api_routes() -> Route {
 
 #[handler]
 async fn results(req: &Request, Data(state): Data<&Arc<AppState>>, body: poem::Body) -> Response {
-    let presented = req
-        .header("authorization")
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    let ok: bool =
-        subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), state.ais_callback_token.as_bytes())
-            .into();
-    if !ok || state.ais_callback_token.is_empty() {
+    if !crate::ais::sim::bearer_ok(req, &state.ais_callback_token) {
         return Json(serde_json::json!({"error": "unauthorized"}))
             .with_status(StatusCode::UNAUTHORIZED)
             .into_response();
