@@ -135,7 +135,8 @@ test.describe("2. Добавление новых претендентов", () 
   test("a field error shows next to its field, keeps everything typed, and saving works once corrected", async ({ page }) => {
     await signIn(page);
     await markDocument(page);
-    const a = applicant({ last: "Иванов2", street: "Момышулы", house: "26" });
+    // Born in 1995, so that the 01.01.1990 typed below always disagrees with the IIN.
+    const a = applicant({ iin: freshIin("female", 1995), last: "Иванов2", street: "Момышулы", house: "26" });
     const form = await fillApplicantForm(page, a);
     // The user sets a birth date that disagrees with the IIN.
     await form.getByLabel("Дата рождения *").fill("01.01.1990");
