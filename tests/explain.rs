@@ -32,25 +32,74 @@ async fn assert_uses(app: &App, sql: &str, index: &str) {
 
 #[tokio::test]
 async fn the_applicants_tab_pages_through_the_region_index_newest_first() {
+    // Newest first is ascending rank: a forward scan that stops after the page (SurrealKV
+    // walks backwards far more slowly, see migrations/0010).
     let app = App::start().await;
     let p = plan(
         &app,
-        "SELECT * FROM applicant WHERE oblast = $region ORDER BY created_at DESC, id DESC LIMIT 20",
+        "SELECT * FROM applicant WHERE oblast = $region ORDER BY rank, id LIMIT 20",
     )
     .await;
     assert!(
         p.contains("applicant_oblast")
-            && p.contains("Backward")
+            && p.contains("Forward")
             && p.contains("\"limit\": String(\"20\")"),
         "{p}"
     );
+    assert!(!p.contains("Sort"), "the index gives the order: {p}");
     let p = plan(
         &app,
-        "SELECT * FROM applicant WHERE district = $region ORDER BY created_at DESC LIMIT 20",
+        "SELECT * FROM applicant WHERE district = $region ORDER BY rank, id LIMIT 20",
     )
     .await;
     assert!(
-        p.contains("applicant_district") && p.contains("Backward"),
+        p.contains("applicant_district") && p.contains("Forward") && !p.contains("Sort"),
+        "{p}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_fio_search_reads_its_word_ranges_and_a_one_word_page_stops_after_its_rows() {
+    let app = App::start().await;
+    let db = &app.state().db;
+    let explain = |sql: &'static str| async move {
+        let mut res = db
+            .query(format!("{sql} EXPLAIN"))
+            .bind(("oblast", "710000000"))
+            .bind(("w", "шаки"))
+            .bind(("w_end", "шаки\u{10ffff}"))
+            .bind(("d", "жаншакимова"))
+            .bind(("e", "жаншакимова\0"))
+            .await
+            .unwrap();
+        let v: surrealdb::types::Value = res.take(0).unwrap();
+        format!("{v:?}")
+    };
+    // The dictionary words holding the search word: one key range.
+    let p = explain("SELECT VALUE id[1] FROM fio_sfx:[$w]..[$w_end]").await;
+    assert!(
+        p.contains("RecordIdScan") && !p.contains("TableScan"),
+        "{p}"
+    );
+    // A word's postings: one key range; its count reads keys only.
+    let p = explain("SELECT rank, id[3] AS key FROM fio_post:[$oblast, $d]..[$oblast, $e]").await;
+    assert!(
+        p.contains("RecordIdScan") && !p.contains("TableScan"),
+        "{p}"
+    );
+    let p = explain("SELECT count() FROM fio_post:[$oblast, $d]..[$oblast, $e] GROUP ALL").await;
+    assert!(p.contains("CountScan"), "{p}");
+    // A one-word page: a forward scan of the word index with the limit pushed down.
+    let p = explain(
+        "SELECT VALUE id[3] FROM fio_post WHERE oblast = $oblast AND word = $d ORDER BY rank LIMIT 20",
+    )
+    .await;
+    assert!(
+        p.contains("fio_post_word")
+            && p.contains("Forward")
+            && p.contains("\"limit\": String(\"20\")")
+            && !p.contains("Sort"),
         "{p}"
     );
     app.stop().await;
@@ -313,10 +362,10 @@ async fn the_export_reads_the_region_once_in_batches_even_across_equal_timestamp
         .await
         .unwrap();
         let Some(last) = batch.last() else { break };
-        let oldest = last.created_at;
+        let oldest = last.rank;
         let mut same: Vec<String> = batch
             .iter()
-            .filter(|r| r.created_at == oldest)
+            .filter(|r| r.rank == oldest)
             .map(|r| r.id.clone())
             .collect();
         if let Some((t, prev)) = &after {
@@ -334,7 +383,7 @@ async fn the_export_reads_the_region_once_in_batches_even_across_equal_timestamp
     assert_eq!(sorted.len(), 5);
     assert_uses(
         &app,
-        "SELECT * FROM applicant WHERE oblast = $region AND created_at <= time::now() ORDER BY created_at DESC LIMIT 1000",
+        "SELECT * FROM applicant WHERE oblast = $region AND rank >= -1 ORDER BY rank LIMIT 1000",
         "applicant_oblast",
     )
     .await;

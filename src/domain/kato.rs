@@ -165,6 +165,18 @@ pub fn normalize_search(s: &str) -> String {
     s.trim().to_lowercase().replace('ё', "е")
 }
 
+/// The words of a ФИО's search form as the search index keeps them (`fn::fio_words` in
+/// `migrations/0012_fio_index.surql`): split at spaces, empty pieces dropped, each word once.
+pub fn fio_words(fio_search: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for w in fio_search.split(' ').filter(|w| !w.is_empty()) {
+        if !words.iter().any(|x| x == w) {
+            words.push(w.to_string());
+        }
+    }
+    words
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,11 +32,13 @@ pub struct ApplicantRow {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// −(nanoseconds of `created_at`): ascending is newest first (migrations/0010).
+    pub rank: i64,
 }
 
 pub(crate) const FIELDS: &str = "record::id(id) AS id, iin, last_name, first_name, middle_name, birth_date, gender, kato, \
     street, house, flat, applicant_category, employment_category, status, ais_reason, mg_reason, list, sent, \
-    version, created_at, updated_at";
+    version, created_at, updated_at, rank";
 
 /// At most this many words of a ФИО search are used.
 pub const FIO_WORDS_MAX: usize = 5;
@@ -77,6 +79,214 @@ fn search_filter(search: &Search) -> (String, Vec<(String, String)>) {
     (filter, binds)
 }
 
+#[derive(Debug, SurrealValue)]
+struct Posting {
+    rank: i64,
+    key: String,
+}
+
+#[derive(Debug, SurrealValue)]
+struct Counted {
+    count: i64,
+}
+
+/// How many word ranges one statement reads.
+const RANGES_PER_QUERY: usize = 64;
+
+/// The oblast whose postings hold a region's applicants, and the filter a district adds.
+fn posting_scope(field: ScopeField, region: &str) -> (String, &'static str) {
+    match field {
+        ScopeField::Oblast => (region.to_string(), ""),
+        ScopeField::District => (
+            format!("{}0000000", region.get(..2).unwrap_or(region)),
+            " AND district = $region",
+        ),
+    }
+}
+
+/// The dictionary words that contain `w` (one key range of `fio_sfx`).
+async fn words_containing(db: &Db, w: &str) -> anyhow::Result<Vec<String>> {
+    let mut dict: Vec<String> = db
+        .query("SELECT VALUE id[1] FROM fio_sfx:[$w]..[$w_end]")
+        .bind(("w", w.to_string()))
+        .bind(("w_end", format!("{w}{}", char::MAX)))
+        .await?
+        .take(0)
+        .context("finding the words of a ФИО search")?;
+    dict.sort_unstable();
+    dict.dedup();
+    Ok(dict)
+}
+
+/// The keys of the region's applicants whose ФИО contains every search word, newest first
+/// (ascending rank, then key). Reads the word index (`migrations/0012_fio_index.surql`): the
+/// dictionary words containing each search word are one key range of `fio_sfx`, and each such
+/// word's postings in the oblast one key range of `fio_post`; nothing else of the region.
+async fn fio_matches(
+    db: &Db,
+    field: ScopeField,
+    region: &str,
+    words: &[String],
+) -> anyhow::Result<Vec<(i64, String)>> {
+    use std::collections::HashMap;
+    let (oblast, district_filter) = posting_scope(field, region);
+    let district_filter = district_filter.replacen(" AND", " WHERE", 1);
+    let mut found: Option<HashMap<String, i64>> = None;
+    for w in words.iter().take(FIO_WORDS_MAX) {
+        let dict = words_containing(db, w).await?;
+        let mut these: HashMap<String, i64> = HashMap::new();
+        for chunk in dict.chunks(RANGES_PER_QUERY) {
+            let ranges: Vec<String> = (0..chunk.len())
+                .map(|i| format!("fio_post:[$oblast, $d{i}]..[$oblast, $e{i}]"))
+                .collect();
+            let sql = format!(
+                "SELECT rank, id[3] AS key FROM {}{district_filter}",
+                ranges.join(", ")
+            );
+            let mut query = db
+                .query(sql)
+                .bind(("oblast", oblast.clone()))
+                .bind(("region", region.to_string()));
+            for (i, d) in chunk.iter().enumerate() {
+                // [oblast, word] sorts before every posting of the word, [oblast, word + NUL]
+                // after them all and before the next word.
+                query = query
+                    .bind((format!("d{i}"), d.clone()))
+                    .bind((format!("e{i}"), format!("{d}\0")));
+            }
+            let postings: Vec<Posting> = query
+                .await?
+                .take(0)
+                .context("reading the ФИО search index")?;
+            for p in postings {
+                let keep = match &found {
+                    None => true,
+                    Some(prev) => prev.contains_key(&p.key),
+                };
+                if keep {
+                    these.insert(p.key, p.rank);
+                }
+            }
+        }
+        let empty = these.is_empty();
+        found = Some(these);
+        if empty {
+            break;
+        }
+    }
+    let mut out: Vec<(i64, String)> = found
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, rank)| (rank, k))
+        .collect();
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// A page of a one-word ФИО search that only one dictionary word matches — the common case
+/// once a few letters are typed — without reading the other matches: the page is a forward
+/// scan of `fio_post_word` that stops after its rows, the total a key-only count of the
+/// word's key range. None when the search is not of that kind.
+pub async fn fio_single_word_page(
+    db: &Db,
+    field: ScopeField,
+    region: &str,
+    search: &Search,
+    offset: i64,
+    limit: i64,
+) -> anyhow::Result<Option<(Vec<String>, i64)>> {
+    let [w] = search.fio.as_slice() else {
+        return Ok(None);
+    };
+    if search.iin.is_some() || field != ScopeField::Oblast {
+        return Ok(None);
+    }
+    let dict = words_containing(db, w).await?;
+    let [d] = dict.as_slice() else {
+        return Ok(if dict.is_empty() {
+            Some((Vec::new(), 0))
+        } else {
+            None
+        });
+    };
+    let mut res = db
+        .query(
+            "SELECT VALUE id[3] FROM fio_post WHERE oblast = $oblast AND word = $d
+                 ORDER BY rank LIMIT $limit START $offset;
+             SELECT count() FROM fio_post:[$oblast, $d]..[$oblast, $e] GROUP ALL;",
+        )
+        .bind(("oblast", region.to_string()))
+        .bind(("d", d.clone()))
+        .bind(("e", format!("{d}\0")))
+        .bind(("limit", limit))
+        .bind(("offset", offset))
+        .await?;
+    let keys: Vec<String> = res.take(0).context("reading a page of a ФИО search")?;
+    let total: Vec<Counted> = res.take(1).context("counting a ФИО search")?;
+    Ok(Some((keys, total.first().map_or(0, |c| c.count))))
+}
+
+/// The keys of every applicant a ФИО search finds (with its IIN prefix, if any), newest first.
+pub async fn fio_search_keys(
+    db: &Db,
+    field: ScopeField,
+    region: &str,
+    search: &Search,
+) -> anyhow::Result<Vec<String>> {
+    let mut keys: Vec<String> = fio_matches(db, field, region, &search.fio)
+        .await?
+        .into_iter()
+        .map(|(_, k)| k)
+        .collect();
+    if let Some(q) = &search.iin {
+        let mut kept = std::collections::HashSet::new();
+        for chunk in keys.chunks(1000) {
+            let ids: Vec<surrealdb::types::RecordId> = chunk
+                .iter()
+                .map(|k| surrealdb::types::RecordId::new("applicant", k.as_str()))
+                .collect();
+            let hits: Vec<String> = db
+                .query("SELECT VALUE record::id(id) FROM $ids WHERE iin >= $q AND iin < $q_end")
+                .bind(("ids", ids))
+                .bind(("q", q.clone()))
+                .bind(("q_end", format!("{q}:")))
+                .await?
+                .take(0)
+                .context("narrowing a ФИО search by IIN")?;
+            kept.extend(hits);
+        }
+        keys.retain(|k| kept.contains(k));
+    }
+    Ok(keys)
+}
+
+/// The applicants with these keys in the user's region, in the order of the keys.
+pub async fn rows_by_keys(
+    db: &Db,
+    field: ScopeField,
+    region: &str,
+    keys: &[String],
+) -> anyhow::Result<Vec<ApplicantRow>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<surrealdb::types::RecordId> = keys
+        .iter()
+        .map(|k| surrealdb::types::RecordId::new("applicant", k.as_str()))
+        .collect();
+    let sql = format!("SELECT {FIELDS} FROM $ids WHERE {}", scope_sql(field));
+    let rows: Vec<ApplicantRow> = db
+        .query(sql)
+        .bind(("ids", ids))
+        .bind(("region", region.to_string()))
+        .await?
+        .take(0)
+        .context("reading applicants by key")?;
+    let mut by_key: std::collections::HashMap<String, ApplicantRow> =
+        rows.into_iter().map(|r| (r.id.clone(), r)).collect();
+    Ok(keys.iter().filter_map(|k| by_key.remove(k)).collect())
+}
+
 /// One page of the applicants of a region, newest first, with the total count.
 pub async fn page(
     db: &Db,
@@ -86,6 +296,21 @@ pub async fn page(
     offset: i64,
     limit: i64,
 ) -> anyhow::Result<(Vec<ApplicantRow>, i64)> {
+    if let Some((keys, total)) =
+        fio_single_word_page(db, field, region, search, offset, limit).await?
+    {
+        let rows = rows_by_keys(db, field, region, &keys).await?;
+        return Ok((rows, total));
+    }
+    if !search.fio.is_empty() {
+        let keys = fio_search_keys(db, field, region, search).await?;
+        let start = usize::try_from(offset).unwrap_or(0).min(keys.len());
+        let end = start
+            .saturating_add(usize::try_from(limit).unwrap_or(0))
+            .min(keys.len());
+        let rows = rows_by_keys(db, field, region, &keys[start..end]).await?;
+        return Ok((rows, keys.len() as i64));
+    }
     let (filter, binds) = search_filter(search);
     // A long IIN prefix narrows to a handful of rows through the unique IIN index; the
     // region's index would have to walk the whole region.
@@ -102,10 +327,10 @@ pub async fn page(
             scope = scope_sql(field)
         )
     };
-    // Newest first; the record key (a time-ordered UUID) breaks ties between applicants added
-    // in the same instant, so pages never overlap or skip a row.
+    // Newest first (ascending rank, a forward scan of the region index); the record key breaks
+    // ties between applicants added in the same instant, so pages never overlap or skip a row.
     let sql = format!(
-        "SELECT {FIELDS} FROM applicant{hint} WHERE {scope}{filter} ORDER BY created_at DESC, id DESC LIMIT $limit START $offset;
+        "SELECT {FIELDS} FROM applicant{hint} WHERE {scope}{filter} ORDER BY rank, id LIMIT $limit START $offset;
          {count};",
         scope = scope_sql(field)
     );
@@ -124,15 +349,15 @@ pub async fn page(
 }
 
 /// The next batch of applicants matching the search, newest first, for the export: a keyset
-/// on the region's (`created_at`) index, so each batch is one index range and every row is
-/// read once. `after` is the last batch's oldest `created_at` and the ids already written with
-/// it (rows sharing that instant are filtered out rather than skipped).
+/// on the region's (`rank`) index, so each batch is one forward index range and every row is
+/// read once. `after` is the last batch's last rank and the ids already written with it (rows
+/// sharing that instant are filtered out rather than skipped).
 pub async fn export_batch(
     db: &Db,
     field: ScopeField,
     region: &str,
     search: &Search,
-    after: Option<(DateTime<Utc>, Vec<String>)>,
+    after: Option<(i64, Vec<String>)>,
     limit: i64,
 ) -> anyhow::Result<Vec<ApplicantRow>> {
     let (filter, binds) = search_filter(search);
@@ -141,19 +366,19 @@ pub async fn export_batch(
         _ => "",
     };
     let keyset = if after.is_some() {
-        " AND created_at <= $before"
+        " AND rank >= $after"
     } else {
         ""
     };
     let sql = format!(
-        "SELECT {FIELDS} FROM applicant{hint} WHERE {scope}{filter}{keyset} ORDER BY created_at DESC LIMIT $limit",
+        "SELECT {FIELDS} FROM applicant{hint} WHERE {scope}{filter}{keyset} ORDER BY rank LIMIT $limit",
         scope = scope_sql(field)
     );
-    let (before, seen) = after.unwrap_or((Utc::now(), Vec::new()));
+    let (after, seen) = after.unwrap_or((i64::MIN, Vec::new()));
     let mut query = db
         .query(sql)
         .bind(("region", region.to_string()))
-        .bind(("before", before))
+        .bind(("after", after))
         .bind(("limit", limit + seen.len() as i64));
     for (k, v) in binds {
         query = query.bind((k, v));

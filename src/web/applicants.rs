@@ -876,18 +876,29 @@ async fn export(
         now.format("%d.%m.%Y %H:%M:%S")
     ));
     let mut xlsx = crate::export::XlsxExport::new(ctx.t("Данные претендентов"), &title, ctx.lang)?;
-    // One pass over the region's index, newest first, a batch at a time.
     let search = q.search();
-    let mut after: Option<(chrono::DateTime<chrono::Utc>, Vec<String>)> = None;
+    if !search.fio.is_empty() {
+        // A ФИО search: the word index names the applicants, read a batch at a time.
+        let keys = store::fio_search_keys(&state.db, field, &user.region, &search).await?;
+        for chunk in keys.chunks(1000) {
+            let batch = store::rows_by_keys(&state.db, field, &user.region, chunk).await?;
+            xlsx.write_rows(&batch, &state.dict)?;
+        }
+        let ascii = format!("applicants-{}.xlsx", now.format("%Y%m%d-%H%M"));
+        let utf8 = format!("Претенденты_{}.xlsx", now.format("%d.%m.%Y_%H-%M"));
+        return super::xlsx_download(xlsx, &ascii, &utf8).await;
+    }
+    // One pass over the region's index, newest first, a batch at a time.
+    let mut after: Option<(i64, Vec<String>)> = None;
     loop {
         let batch =
             store::export_batch(&state.db, field, &user.region, &search, after.clone(), 1000)
                 .await?;
         let Some(last) = batch.last() else { break };
-        let oldest = last.created_at;
+        let oldest = last.rank;
         let mut same: Vec<String> = batch
             .iter()
-            .filter(|r| r.created_at == oldest)
+            .filter(|r| r.rank == oldest)
             .map(|r| r.id.clone())
             .collect();
         if let Some((t, seen)) = &after {
