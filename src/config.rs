@@ -58,7 +58,9 @@ pub struct Settings {
     )]
     pub db_cache_mb: u64,
 
-    /// Embedded SurrealKV: the largest memtable, in MiB (one transaction must fit in it).
+    /// Embedded SurrealKV: the largest memtable, in MiB. One transaction must fit in it: a
+    /// larger one fails, and SurrealKV then cannot replay its log until the memtable is made
+    /// larger (a 10 000-verdict АИС result needs more than 32).
     #[arg(
         long,
         env = "TALAPKER_DB_MEMTABLE_MB",

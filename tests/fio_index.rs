@@ -174,10 +174,9 @@ async fn compare_all(db: &Db, rng: &mut Lcg, queries: usize) -> usize {
                 .unwrap();
             panic!("{words:?} in {region}: {got:?} != {want:?}\n{dbg:?}");
         }
-        if let Some((keys, total)) =
-            applicants::fio_single_word_page(db, field, region, &search, 1, 2)
-                .await
-                .unwrap()
+        if let Some((keys, total)) = applicants::fio_one_word_page(db, field, region, &search, 1, 2)
+            .await
+            .unwrap()
         {
             single += 1;
             let end = 3.min(want.len());
@@ -368,7 +367,7 @@ async fn a_word_only_one_dictionary_word_holds_pages_newest_first_and_counts_exa
     let want = scanned(&db, ScopeField::Oblast, "710000000", &search.fio).await;
     assert!(want.len() >= 10, "{want:?}");
     for offset in [0usize, 1, 5, want.len() - 1, want.len()] {
-        let (keys, total) = applicants::fio_single_word_page(
+        let (keys, total) = applicants::fio_one_word_page(
             &db,
             ScopeField::Oblast,
             "710000000",
@@ -383,16 +382,24 @@ async fn a_word_only_one_dictionary_word_holds_pages_newest_first_and_counts_exa
         assert_eq!(keys, want[offset..end], "from {offset}");
         assert_eq!(total as usize, want.len());
     }
-    // A district user's search, an IIN with it, or two words take the reading path.
-    assert!(applicants::fio_single_word_page(
-        &db,
-        ScopeField::District,
-        "711310000",
-        &search,
-        0,
-        4
-    )
-    .await
-    .unwrap()
-    .is_none());
+    // A district user's search merges the same way, counting what it reads.
+    let want = scanned(&db, ScopeField::District, "711310000", &search.fio).await;
+    let (keys, total) =
+        applicants::fio_one_word_page(&db, ScopeField::District, "711310000", &search, 0, 50)
+            .await
+            .unwrap()
+            .expect("one word: the paging path");
+    assert_eq!(keys, want);
+    assert_eq!(total as usize, want.len());
+    // An IIN with it, or two words, take the reading path.
+    let both = applicants::Search {
+        fio: vec!["жаншакимова".into()],
+        iin: Some("9".into()),
+    };
+    assert!(
+        applicants::fio_one_word_page(&db, ScopeField::Oblast, "710000000", &both, 0, 4)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

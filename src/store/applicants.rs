@@ -85,11 +85,6 @@ struct Posting {
     key: String,
 }
 
-#[derive(Debug, SurrealValue)]
-struct Counted {
-    count: i64,
-}
-
 /// How many word ranges one statement reads.
 const RANGES_PER_QUERY: usize = 64;
 
@@ -183,11 +178,16 @@ async fn fio_matches(
     Ok(out)
 }
 
-/// A page of a one-word ФИО search that only one dictionary word matches — the common case
-/// once a few letters are typed — without reading the other matches: the page is a forward
-/// scan of `fio_post_word` that stops after its rows, the total a key-only count of the
-/// word's key range. None when the search is not of that kind.
-pub async fn fio_single_word_page(
+/// At most this many dictionary words make a one-word search's page a merge of their pages.
+const MERGED_WORDS_MAX: usize = 16;
+
+/// A page of a one-word ФИО search — the common case — without reading every match: each
+/// dictionary word holding the search word gives its newest `offset + limit` postings (a
+/// forward scan of `fio_post_word` that stops there), and the page is their merge. The total is
+/// a key-only count of the word's key range when one dictionary word matches in an oblast;
+/// otherwise the distinct applicants of the ranges, counted inside the database (an applicant
+/// can hold two of the words). None when the search is not of that kind.
+pub async fn fio_one_word_page(
     db: &Db,
     field: ScopeField,
     region: &str,
@@ -198,32 +198,63 @@ pub async fn fio_single_word_page(
     let [w] = search.fio.as_slice() else {
         return Ok(None);
     };
-    if search.iin.is_some() || field != ScopeField::Oblast {
+    if search.iin.is_some() {
         return Ok(None);
     }
     let dict = words_containing(db, w).await?;
-    let [d] = dict.as_slice() else {
-        return Ok(if dict.is_empty() {
-            Some((Vec::new(), 0))
-        } else {
-            None
-        });
-    };
-    let mut res = db
-        .query(
-            "SELECT VALUE id[3] FROM fio_post WHERE oblast = $oblast AND word = $d
-                 ORDER BY rank LIMIT $limit START $offset;
-             SELECT count() FROM fio_post:[$oblast, $d]..[$oblast, $e] GROUP ALL;",
-        )
-        .bind(("oblast", region.to_string()))
-        .bind(("d", d.clone()))
-        .bind(("e", format!("{d}\0")))
-        .bind(("limit", limit))
-        .bind(("offset", offset))
-        .await?;
-    let keys: Vec<String> = res.take(0).context("reading a page of a ФИО search")?;
-    let total: Vec<Counted> = res.take(1).context("counting a ФИО search")?;
-    Ok(Some((keys, total.first().map_or(0, |c| c.count))))
+    if dict.is_empty() {
+        return Ok(Some((Vec::new(), 0)));
+    }
+    if dict.len() > MERGED_WORDS_MAX {
+        return Ok(None);
+    }
+    let (oblast, district_filter) = posting_scope(field, region);
+    let mut sql: String = (0..dict.len())
+        .map(|i| {
+            format!(
+                "SELECT rank, id[3] AS key FROM fio_post WHERE oblast = $oblast AND word = $d{i}{district_filter}
+                     ORDER BY rank LIMIT $n;\n"
+            )
+        })
+        .collect();
+    if dict.len() == 1 && field == ScopeField::Oblast {
+        sql.push_str("RETURN (SELECT count() FROM fio_post:[$oblast, $d0]..[$oblast, $e0] GROUP ALL)[0].count ?? 0;");
+    } else {
+        let ranges: Vec<String> = (0..dict.len())
+            .map(|i| format!("fio_post:[$oblast, $d{i}]..[$oblast, $e{i}]"))
+            .collect();
+        sql.push_str(&format!(
+            "RETURN array::len(array::distinct(SELECT VALUE id[3] FROM {}{}));",
+            ranges.join(", "),
+            district_filter.replacen(" AND", " WHERE", 1)
+        ));
+    }
+    let mut query = db
+        .query(sql)
+        .bind(("oblast", oblast))
+        .bind(("region", region.to_string()))
+        .bind(("n", offset.max(0) + limit.max(0)));
+    for (i, d) in dict.iter().enumerate() {
+        query = query
+            .bind((format!("d{i}"), d.clone()))
+            .bind((format!("e{i}"), format!("{d}\0")));
+    }
+    let mut res = query.await?;
+    let mut merged: Vec<(i64, String)> = Vec::new();
+    for i in 0..dict.len() {
+        let page: Vec<Posting> = res.take(i).context("reading a page of a ФИО search")?;
+        merged.extend(page.into_iter().map(|p| (p.rank, p.key)));
+    }
+    let total: Option<i64> = res.take(dict.len()).context("counting a ФИО search")?;
+    merged.sort_unstable();
+    merged.dedup_by(|a, b| a.1 == b.1);
+    let keys = merged
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(0))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(|(_, k)| k)
+        .collect();
+    Ok(Some((keys, total.unwrap_or(0))))
 }
 
 /// The keys of every applicant a ФИО search finds (with its IIN prefix, if any), newest first.
@@ -296,8 +327,7 @@ pub async fn page(
     offset: i64,
     limit: i64,
 ) -> anyhow::Result<(Vec<ApplicantRow>, i64)> {
-    if let Some((keys, total)) =
-        fio_single_word_page(db, field, region, search, offset, limit).await?
+    if let Some((keys, total)) = fio_one_word_page(db, field, region, search, offset, limit).await?
     {
         let rows = rows_by_keys(db, field, region, &keys).await?;
         return Ok((rows, total));

@@ -366,65 +366,139 @@ pub enum ResultsOutcome {
 /// reason, the list becomes «получен из АИС «Рынок труда»», the version records the counts.
 /// Idempotent by the result id.
 pub async fn apply_results(db: &Db, r: &Results) -> anyhow::Result<ResultsOutcome> {
-    #[derive(serde::Serialize, SurrealValue)]
-    struct V {
-        id: String,
+    // A concurrent change between the read and the transaction (a second delivery of the same
+    // result racing this one) makes the transaction refuse; the next attempt sees it.
+    let mut attempt = 0;
+    loop {
+        match apply_results_once(db, r).await {
+            Err(e) if attempt < 3 && format!("{e:#}").contains("results_moved") => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+async fn apply_results_once(db: &Db, r: &Results) -> anyhow::Result<ResultsOutcome> {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    use surrealdb::types::RecordId;
+    #[derive(SurrealValue)]
+    struct Current {
+        key: String,
         iin: String,
         status: String,
-        reason: String,
     }
-    let verdicts: Vec<V> = r
-        .verdicts
+    #[derive(SurrealValue)]
+    struct History {
+        applicant: String,
+        at: DateTime<Utc>,
+        by: String,
+        field: String,
+        old: String,
+        new: String,
+    }
+    // The verdicts' applicants still awaiting a verdict: of this list, new or changed.
+    let mut keys: Vec<&str> = r.verdicts.iter().map(|v| v.applicant_id.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let ids: Vec<RecordId> = keys
         .iter()
-        .map(|v| V {
-            id: v.applicant_id.clone(),
-            iin: v.iin.clone(),
-            status: if v.passed { "passed" } else { "failed" }.into(),
-            reason: if v.passed {
-                String::new()
-            } else {
-                v.reason.chars().take(500).collect()
-            },
+        .map(|k| RecordId::new("applicant", *k))
+        .collect();
+    let current: Vec<Current> = db
+        .query(
+            "SELECT record::id(id) AS key, iin, status FROM $ids
+                 WHERE list = $list AND status IN ['new', 'changed']",
+        )
+        .bind(("ids", ids))
+        .bind(("list", r.list_id.clone()))
+        .await?
+        .take(0)
+        .context("reading the applicants of АИС's verdicts")?;
+    let current: HashMap<String, Current> =
+        current.into_iter().map(|c| (c.key.clone(), c)).collect();
+    // Each verdict whose applicant awaits one and carries its IIN (the first verdict of an
+    // applicant counts), grouped by what it sets, so that each group is one UPDATE.
+    let now = Utc::now();
+    let mut groups: BTreeMap<(&str, String), Vec<RecordId>> = BTreeMap::new();
+    let mut history = Vec::new();
+    let mut seen = HashSet::new();
+    for v in &r.verdicts {
+        if !seen.insert(v.applicant_id.as_str()) {
+            continue;
+        }
+        let Some(c) = current.get(&v.applicant_id).filter(|c| c.iin == v.iin) else {
+            continue;
+        };
+        let status = if v.passed { "passed" } else { "failed" };
+        let reason: String = if v.passed {
+            String::new()
+        } else {
+            v.reason.chars().take(500).collect()
+        };
+        groups
+            .entry((status, reason))
+            .or_default()
+            .push(RecordId::new("applicant", v.applicant_id.as_str()));
+        history.push(History {
+            applicant: v.applicant_id.clone(),
+            at: now,
+            by: AIS_ACTOR.to_string(),
+            field: "status".into(),
+            old: c.status.clone(),
+            new: status.into(),
+        });
+    }
+    let updates: String = (0..groups.len())
+        .map(|i| {
+            format!(
+                "LET $u{i} = UPDATE $g{i} SET status = $s{i}, ais_reason = $r{i}, version += 1, updated_at = $now
+                     WHERE list = $list AND status IN ['new', 'changed'] RETURN VALUE id;\n"
+            )
         })
         .collect();
+    let updated: String = (0..groups.len())
+        .map(|i| format!(" + array::len($u{i})"))
+        .collect();
+    let sql = format!(
+        "BEGIN TRANSACTION;
+         CREATE type::record('ais_result', $rid) CONTENT {{
+             package: $package, list: $list, version: $version, verdicts: $verdicts, at: $now
+         }};
+         LET $l = SELECT VALUE id FROM type::record('list', $list) WHERE status = 'sent' AND signed = $version;
+         IF array::len($l) = 0 {{ THROW 'results_unexpected' }};
+         LET $v = SELECT VALUE id FROM list_version WHERE list = $list AND version = $version AND package = $package;
+         IF array::len($v) = 0 {{ THROW 'results_unexpected' }};
+         {updates}
+         IF 0{updated} != $expected {{ THROW 'results_moved' }};
+         INSERT INTO applicant_change $history RETURN NONE;
+         UPDATE type::record('list', $list) SET status = 'received', status_changed_at = $now,
+             status_changed_by = $actor;
+         UPDATE list_version SET result_at = $now, passed = $passed, failed = $failed
+             WHERE list = $list AND version = $version;
+         CREATE list_event CONTENT {{ list: $list, at: $now, by: $actor, status: 'received' }};
+         COMMIT TRANSACTION;"
+    );
     let passed = r.verdicts.iter().filter(|v| v.passed).count() as i64;
     let failed = r.verdicts.len() as i64 - passed;
-    let res = db
-        .query(
-            "BEGIN TRANSACTION;
-             CREATE type::record('ais_result', $rid) CONTENT {
-                 package: $package, list: $list, version: $version, verdicts: array::len($verdicts), at: time::now()
-             };
-             LET $l = SELECT VALUE id FROM type::record('list', $list) WHERE status = 'sent' AND signed = $version;
-             IF array::len($l) = 0 { THROW 'results_unexpected' };
-             LET $v = SELECT VALUE id FROM list_version WHERE list = $list AND version = $version AND package = $package;
-             IF array::len($v) = 0 { THROW 'results_unexpected' };
-             FOR $x IN $verdicts {
-                 LET $before = (SELECT VALUE status FROM type::record('applicant', $x.id)
-                     WHERE list = $list AND iin = $x.iin AND status IN ['new', 'changed'])[0];
-                 IF $before != NONE {
-                     UPDATE type::record('applicant', $x.id) SET status = $x.status, ais_reason = $x.reason,
-                         version += 1, updated_at = time::now();
-                     CREATE applicant_change CONTENT {
-                         applicant: $x.id, at: time::now(), by: $actor, field: 'status', old: $before, new: $x.status
-                     };
-                 };
-             };
-             UPDATE type::record('list', $list) SET status = 'received', status_changed_at = time::now(),
-                 status_changed_by = $actor;
-             UPDATE list_version SET result_at = time::now(), passed = $passed, failed = $failed
-                 WHERE list = $list AND version = $version;
-             CREATE list_event CONTENT { list: $list, at: time::now(), by: $actor, status: 'received' };
-             COMMIT TRANSACTION;",
-        )
+    let mut query = db
+        .query(sql)
         .bind(("rid", r.result_id.clone()))
         .bind(("package", r.package_id.clone()))
         .bind(("list", r.list_id.clone()))
         .bind(("version", r.version))
-        .bind(("verdicts", verdicts))
+        .bind(("verdicts", r.verdicts.len() as i64))
+        .bind(("expected", history.len() as i64))
+        .bind(("history", history))
+        .bind(("now", now))
         .bind(("passed", passed))
         .bind(("failed", failed))
-        .bind(("actor", AIS_ACTOR.to_string()))
+        .bind(("actor", AIS_ACTOR.to_string()));
+    for (i, ((status, reason), ids)) in groups.into_iter().enumerate() {
+        query = query
+            .bind((format!("g{i}"), ids))
+            .bind((format!("s{i}"), status.to_string()))
+            .bind((format!("r{i}"), reason));
+    }
+    let res = query
         .await
         .map_err(anyhow::Error::from)
         .and_then(super::all_errors);

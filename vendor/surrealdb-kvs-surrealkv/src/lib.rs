@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use background_flusher::BackgroundFlusher;
 use chrono::{DateTime, Utc};
-pub use cnf::{SurrealKvConfig, set_memory_limits};
+pub use cnf::{SurrealKvConfig, set_block_size, set_memory_limits};
 use commit_coordinator::CommitCoordinator;
 use surrealdb_kvs::api::{BoxFut, KeysResult, ScanResult, Transactable};
 use surrealdb_kvs::config::SyncMode;
