@@ -974,7 +974,8 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let pid = server.child.id();
-    let peak = Arc::new(AtomicU64::new(rss_of(pid)));
+    let rss_at_start = rss_of(pid);
+    let peak = Arc::new(AtomicU64::new(rss_at_start));
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = {
         let (peak, stop) = (peak.clone(), stop.clone());
@@ -1024,6 +1025,7 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await;
+    let ceiling_peak = peak.load(Ordering::Relaxed);
 
     let s = sessions.clone();
     let b = base.clone();
@@ -1381,13 +1383,14 @@ async fn main() -> anyhow::Result<()> {
     println!("| scenario | requests | errors | p50 ms | p99 ms | max ms | req/s | target | missed by | floor p50 ms | × floor | × ceiling p50 | peak RSS so far MiB |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| HTTP ceiling: a tiny static asset | {} | {} | {} | {} | {} | {:.0} | | | | | 1.0 | |",
+        "| HTTP ceiling: a tiny static asset | {} | {} | {} | {} | {} | {:.0} | | | | | 1.0 | {} |",
         ceiling.latencies.len(),
         ceiling.errors,
         ms(ceiling.pct(0.5)),
         ms(ceiling.pct(0.99)),
         ms(ceiling.max()),
-        ceiling.throughput()
+        ceiling.throughput(),
+        ceiling_peak / 1024 / 1024
     );
     for l in &lines {
         let (floor_p50, x_floor) = match &l.floor {
@@ -1423,8 +1426,9 @@ async fn main() -> anyhow::Result<()> {
         "met".into()
     };
     println!(
-        "| cold start to a healthy /healthz | 1 | 0 | {} | | | | < 2 s | {cold_missed} | | | | |",
-        ms(cold)
+        "| cold start to a healthy /healthz | 1 | 0 | {} | | | | < 2 s | {cold_missed} | | | | {} |",
+        ms(cold),
+        rss_at_start / 1024 / 1024
     );
     let rss_missed = if peak >= 512 * 1024 * 1024 {
         format!("{:.1}× over", peak as f64 / (512.0 * 1048576.0))
