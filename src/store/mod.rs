@@ -25,6 +25,22 @@ pub type Db = Surreal<Any>;
 /// SurrealKV's SSTable block size: LevelDB's 4 KiB rather than upstream's 64 KiB.
 pub const SURREALKV_BLOCK_SIZE: u64 = 4 * 1024;
 
+/// The most one transaction may write (bytes; 0 = no known limit). Embedded SurrealKV must fit a
+/// transaction in one memtable: a larger one fails, and SurrealKV then cannot replay its log
+/// until it is opened with a larger memtable.
+static TRANSACTION_BUDGET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn set_transaction_budget(bytes: u64) {
+    TRANSACTION_BUDGET.store(bytes, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// A migration marked with this line rewrites every applicant in its one transaction.
+const PER_APPLICANT_MARK: &str = "-- talapker: rewrites every applicant";
+
+/// What one applicant costs such a migration in the memtable, generously (a 10 000-verdict
+/// АИС result, two records and their index entries per verdict, did not fit in 32 MiB).
+const BYTES_PER_APPLICANT: u64 = 4 * 1024;
+
 #[derive(RustEmbed)]
 #[folder = "migrations/"]
 #[include = "*.surql"]
@@ -45,6 +61,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
         // an applicant (a dozen point reads) cost ~400 µs, most of it memcpy (perf, BENCHMARKS).
         surrealdb_kvs_surrealkv::set_block_size(SURREALKV_BLOCK_SIZE);
         // Bound SurrealKV's memory (upstream sizes its block cache at half of the RAM).
+        set_transaction_budget(settings.db_memtable_mb.max(16) * 1024 * 1024);
         surrealdb_kvs_surrealkv::set_memory_limits(
             settings.db_cache_mb.max(8) * 1024 * 1024,
             settings.db_memtable_mb.max(16) * 1024 * 1024,
@@ -74,6 +91,37 @@ fn redact(url: &str) -> String {
         Some((_, host)) => format!("***@{host}"),
         None => url.to_string(),
     }
+}
+
+/// Refuses, before it starts, a migration that rewrites every applicant when they would not fit
+/// in one transaction, saying how to run it instead.
+async fn check_budget(db: &Db, m: &Migration) -> anyhow::Result<()> {
+    let budget = TRANSACTION_BUDGET.load(std::sync::atomic::Ordering::SeqCst);
+    if budget == 0 || !m.sql.contains(PER_APPLICANT_MARK) {
+        return Ok(());
+    }
+    #[derive(SurrealValue)]
+    struct Counted {
+        count: i64,
+    }
+    let n: Vec<Counted> = db
+        .query("SELECT count() FROM applicant GROUP ALL")
+        .await?
+        .take(0)
+        .unwrap_or_default();
+    let n = n.first().map_or(0, |c| c.count.max(0) as u64);
+    let need = n * BYTES_PER_APPLICANT;
+    if need > budget {
+        bail!(
+            "migration {} rewrites all {n} applicants in one transaction, about {} MiB, more than \
+             the {} MiB memtable allows: start once with --db-memtable-mb {} (or more), then as before",
+            m.name,
+            need / 1024 / 1024,
+            budget / 1024 / 1024,
+            need / 1024 / 1024 + 1
+        );
+    }
+    Ok(())
 }
 
 /// A migration file and the checksum of its text.
@@ -132,6 +180,7 @@ pub async fn migrate(db: &Db, migrations: &[Migration]) -> anyhow::Result<usize>
             }
             continue;
         }
+        check_budget(db, m).await?;
         let sql = format!(
             "BEGIN TRANSACTION;\n{}\n;CREATE migration CONTENT {{ name: $name, checksum: $checksum, applied_at: time::now() }};\nCOMMIT TRANSACTION;",
             m.sql
