@@ -916,7 +916,13 @@ async fn main() -> anyhow::Result<()> {
         let skip_fio = std::env::var_os("BENCH_SKIP_FIO").is_some();
         let fio = floor(if skip_fio { 0 } else { 50 }, |i| {
             let db = db.clone();
-            let w = normalize_search(&SURNAMES[i as usize % SURNAMES.len()].0[..6]);
+            let w = normalize_search(
+                &SURNAMES[i as usize % SURNAMES.len()]
+                    .0
+                    .chars()
+                    .take(5)
+                    .collect::<String>(),
+            );
             async move {
                 let s = store::applicants::Search {
                     fio: vec![w],

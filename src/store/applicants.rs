@@ -59,24 +59,23 @@ impl Search {
     }
 }
 
-/// The search's conditions (fixed text) and the values they bind.
-fn search_filter(search: &Search) -> (String, Vec<(String, String)>) {
-    let words: Vec<String> = search.fio.iter().take(FIO_WORDS_MAX).cloned().collect();
-    let mut filter: String = (0..words.len())
-        .map(|i| format!(" AND string::contains(fio_search, $w{i})"))
-        .collect();
-    let mut binds: Vec<(String, String)> = words
-        .into_iter()
-        .enumerate()
-        .map(|(i, w)| (format!("w{i}"), w))
-        .collect();
+/// The IIN part of a search (fixed text) and the values it binds; the ФИО part goes through the
+/// word index (`fio_one_word_page`, `fio_search_keys`).
+fn iin_filter(search: &Search) -> (String, Vec<(String, String)>) {
     // A prefix is a range on the IIN: [prefix, prefix + ':') since ':' follows '9'.
-    if let Some(q) = &search.iin {
-        filter.push_str(" AND iin >= $q AND iin < $q_end");
-        binds.push(("q".into(), q.clone()));
-        binds.push(("q_end".into(), format!("{q}:")));
+    match &search.iin {
+        Some(q) => (
+            " AND iin >= $q AND iin < $q_end".into(),
+            vec![("q".into(), q.clone()), ("q_end".into(), format!("{q}:"))],
+        ),
+        None => (String::new(), Vec::new()),
     }
-    (filter, binds)
+}
+
+fn applicant_ids(keys: &[String]) -> Vec<surrealdb::types::RecordId> {
+    keys.iter()
+        .map(|k| surrealdb::types::RecordId::new("applicant", k.as_str()))
+        .collect()
 }
 
 #[derive(Debug, SurrealValue)]
@@ -88,15 +87,45 @@ struct Posting {
 /// How many word ranges one statement reads.
 const RANGES_PER_QUERY: usize = 64;
 
-/// The oblast whose postings hold a region's applicants, and the filter a district adds.
-fn posting_scope(field: ScopeField, region: &str) -> (String, &'static str) {
+/// The oblast whose postings hold a region's applicants, and the condition a district adds.
+fn posting_scope(field: ScopeField, region: &str) -> (String, Option<&'static str>) {
     match field {
-        ScopeField::Oblast => (region.to_string(), ""),
+        ScopeField::Oblast => (region.to_string(), None),
         ScopeField::District => (
             format!("{}0000000", region.get(..2).unwrap_or(region)),
-            " AND district = $region",
+            Some("district = $region"),
         ),
     }
+}
+
+/// `fio_post:[$oblast, $d0]..[$oblast, $e0], …`: the postings of `n` words in the oblast.
+fn word_ranges(n: usize) -> String {
+    // [oblast, word] sorts before every posting of the word, [oblast, word + NUL] after them
+    // all and before the next word.
+    (0..n)
+        .map(|i| format!("fio_post:[$oblast, $d{i}]..[$oblast, $e{i}]"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A query reading postings: the oblast, the region and each word's range bounds bound.
+fn postings_query<'a>(
+    db: &'a Db,
+    sql: String,
+    oblast: &str,
+    region: &str,
+    words: &[String],
+) -> surrealdb::method::Query<'a, surrealdb::engine::any::Any> {
+    let mut query = db
+        .query(sql)
+        .bind(("oblast", oblast.to_string()))
+        .bind(("region", region.to_string()));
+    for (i, d) in words.iter().enumerate() {
+        query = query
+            .bind((format!("d{i}"), d.clone()))
+            .bind((format!("e{i}"), format!("{d}\0")));
+    }
+    query
 }
 
 /// The dictionary words that contain `w` (one key range of `fio_sfx`).
@@ -124,31 +153,18 @@ async fn fio_matches(
     words: &[String],
 ) -> anyhow::Result<Vec<(i64, String)>> {
     use std::collections::HashMap;
-    let (oblast, district_filter) = posting_scope(field, region);
-    let district_filter = district_filter.replacen(" AND", " WHERE", 1);
+    let (oblast, district) = posting_scope(field, region);
+    let district_filter = district.map(|c| format!(" WHERE {c}")).unwrap_or_default();
     let mut found: Option<HashMap<String, i64>> = None;
     for w in words.iter().take(FIO_WORDS_MAX) {
         let dict = words_containing(db, w).await?;
         let mut these: HashMap<String, i64> = HashMap::new();
         for chunk in dict.chunks(RANGES_PER_QUERY) {
-            let ranges: Vec<String> = (0..chunk.len())
-                .map(|i| format!("fio_post:[$oblast, $d{i}]..[$oblast, $e{i}]"))
-                .collect();
             let sql = format!(
                 "SELECT rank, id[3] AS key FROM {}{district_filter}",
-                ranges.join(", ")
+                word_ranges(chunk.len())
             );
-            let mut query = db
-                .query(sql)
-                .bind(("oblast", oblast.clone()))
-                .bind(("region", region.to_string()));
-            for (i, d) in chunk.iter().enumerate() {
-                // [oblast, word] sorts before every posting of the word, [oblast, word + NUL]
-                // after them all and before the next word.
-                query = query
-                    .bind((format!("d{i}"), d.clone()))
-                    .bind((format!("e{i}"), format!("{d}\0")));
-            }
+            let query = postings_query(db, sql, &oblast, region, chunk);
             let postings: Vec<Posting> = query
                 .await?
                 .take(0)
@@ -208,37 +224,28 @@ pub async fn fio_one_word_page(
     if dict.len() > MERGED_WORDS_MAX {
         return Ok(None);
     }
-    let (oblast, district_filter) = posting_scope(field, region);
+    let (oblast, district) = posting_scope(field, region);
+    let and_district = district.map(|c| format!(" AND {c}")).unwrap_or_default();
     let mut sql: String = (0..dict.len())
         .map(|i| {
             format!(
-                "SELECT rank, id[3] AS key FROM fio_post WHERE oblast = $oblast AND word = $d{i}{district_filter}
+                "SELECT rank, id[3] AS key FROM fio_post WHERE oblast = $oblast AND word = $d{i}{and_district}
                      ORDER BY rank LIMIT $n;\n"
             )
         })
         .collect();
-    if dict.len() == 1 && field == ScopeField::Oblast {
-        sql.push_str("RETURN (SELECT count() FROM fio_post:[$oblast, $d0]..[$oblast, $e0] GROUP ALL)[0].count ?? 0;");
-    } else {
-        let ranges: Vec<String> = (0..dict.len())
-            .map(|i| format!("fio_post:[$oblast, $d{i}]..[$oblast, $e{i}]"))
-            .collect();
-        sql.push_str(&format!(
+    match district {
+        None if dict.len() == 1 => sql.push_str(
+            "RETURN (SELECT count() FROM fio_post:[$oblast, $d0]..[$oblast, $e0] GROUP ALL)[0].count ?? 0;",
+        ),
+        _ => sql.push_str(&format!(
             "RETURN array::len(array::distinct(SELECT VALUE id[3] FROM {}{}));",
-            ranges.join(", "),
-            district_filter.replacen(" AND", " WHERE", 1)
-        ));
+            word_ranges(dict.len()),
+            district.map(|c| format!(" WHERE {c}")).unwrap_or_default()
+        )),
     }
-    let mut query = db
-        .query(sql)
-        .bind(("oblast", oblast))
-        .bind(("region", region.to_string()))
-        .bind(("n", offset.max(0) + limit.max(0)));
-    for (i, d) in dict.iter().enumerate() {
-        query = query
-            .bind((format!("d{i}"), d.clone()))
-            .bind((format!("e{i}"), format!("{d}\0")));
-    }
+    let query =
+        postings_query(db, sql, &oblast, region, &dict).bind(("n", offset.max(0) + limit.max(0)));
     let mut res = query.await?;
     let mut merged: Vec<(i64, String)> = Vec::new();
     for i in 0..dict.len() {
@@ -269,18 +276,19 @@ pub async fn fio_search_keys(
         .into_iter()
         .map(|(_, k)| k)
         .collect();
-    if let Some(q) = &search.iin {
+    if search.iin.is_some() {
+        let (filter, binds) = iin_filter(search);
         let mut kept = std::collections::HashSet::new();
         for chunk in keys.chunks(1000) {
-            let ids: Vec<surrealdb::types::RecordId> = chunk
-                .iter()
-                .map(|k| surrealdb::types::RecordId::new("applicant", k.as_str()))
-                .collect();
-            let hits: Vec<String> = db
-                .query("SELECT VALUE record::id(id) FROM $ids WHERE iin >= $q AND iin < $q_end")
-                .bind(("ids", ids))
-                .bind(("q", q.clone()))
-                .bind(("q_end", format!("{q}:")))
+            let mut query = db
+                .query(format!(
+                    "SELECT VALUE record::id(id) FROM $ids WHERE true{filter}"
+                ))
+                .bind(("ids", applicant_ids(chunk)));
+            for (k, v) in binds.iter().cloned() {
+                query = query.bind((k, v));
+            }
+            let hits: Vec<String> = query
                 .await?
                 .take(0)
                 .context("narrowing a ФИО search by IIN")?;
@@ -301,14 +309,10 @@ pub async fn rows_by_keys(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<surrealdb::types::RecordId> = keys
-        .iter()
-        .map(|k| surrealdb::types::RecordId::new("applicant", k.as_str()))
-        .collect();
     let sql = format!("SELECT {FIELDS} FROM $ids WHERE {}", scope_sql(field));
     let rows: Vec<ApplicantRow> = db
         .query(sql)
-        .bind(("ids", ids))
+        .bind(("ids", applicant_ids(keys)))
         .bind(("region", region.to_string()))
         .await?
         .take(0)
@@ -341,7 +345,7 @@ pub async fn page(
         let rows = rows_by_keys(db, field, region, &keys[start..end]).await?;
         return Ok((rows, keys.len() as i64));
     }
-    let (filter, binds) = search_filter(search);
+    let (filter, binds) = iin_filter(search);
     // A long IIN prefix narrows to a handful of rows through the unique IIN index; the
     // region's index would have to walk the whole region.
     let hint = match &search.iin {
@@ -390,7 +394,7 @@ pub async fn export_batch(
     after: Option<(i64, Vec<String>)>,
     limit: i64,
 ) -> anyhow::Result<Vec<ApplicantRow>> {
-    let (filter, binds) = search_filter(search);
+    let (filter, binds) = iin_filter(search);
     let hint = match &search.iin {
         Some(q) if q.len() >= 6 => " WITH INDEX applicant_iin",
         _ => "",

@@ -60,11 +60,13 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
         // Every point read copies one SSTable block: upstream's 64 KiB blocks made an update of
         // an applicant (a dozen point reads) cost ~400 µs, most of it memcpy (perf, BENCHMARKS).
         surrealdb_kvs_surrealkv::set_block_size(SURREALKV_BLOCK_SIZE);
-        // Bound SurrealKV's memory (upstream sizes its block cache at half of the RAM).
-        set_transaction_budget(settings.db_memtable_mb.max(16) * 1024 * 1024);
+        // Bound SurrealKV's memory (upstream sizes its block cache at half of the RAM); one
+        // transaction must fit in a memtable.
+        let memtable = settings.db_memtable_mb.max(16) * 1024 * 1024;
+        set_transaction_budget(memtable);
         surrealdb_kvs_surrealkv::set_memory_limits(
             settings.db_cache_mb.max(8) * 1024 * 1024,
-            settings.db_memtable_mb.max(16) * 1024 * 1024,
+            memtable,
         );
     }
     let db = surrealdb::engine::any::connect(url.as_str())
@@ -100,16 +102,12 @@ async fn check_budget(db: &Db, m: &Migration) -> anyhow::Result<()> {
     if budget == 0 || !m.sql.contains(PER_APPLICANT_MARK) {
         return Ok(());
     }
-    #[derive(SurrealValue)]
-    struct Counted {
-        count: i64,
-    }
-    let n: Vec<Counted> = db
-        .query("SELECT count() FROM applicant GROUP ALL")
+    let n: Option<i64> = db
+        .query("RETURN (SELECT count() FROM applicant GROUP ALL)[0].count ?? 0")
         .await?
         .take(0)
-        .unwrap_or_default();
-    let n = n.first().map_or(0, |c| c.count.max(0) as u64);
+        .context("counting applicants before a migration")?;
+    let n = n.unwrap_or(0).max(0) as u64;
     let need = n * BYTES_PER_APPLICANT;
     if need > budget {
         bail!(

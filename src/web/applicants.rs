@@ -877,23 +877,34 @@ async fn export(
     ));
     let mut xlsx = crate::export::XlsxExport::new(ctx.t("Данные претендентов"), &title, ctx.lang)?;
     let search = q.search();
-    if !search.fio.is_empty() {
+    if search.fio.is_empty() {
+        write_region(&state, field, &user.region, &search, &mut xlsx).await?;
+    } else {
         // A ФИО search: the word index names the applicants, read a batch at a time.
         let keys = store::fio_search_keys(&state.db, field, &user.region, &search).await?;
         for chunk in keys.chunks(1000) {
             let batch = store::rows_by_keys(&state.db, field, &user.region, chunk).await?;
             xlsx.write_rows(&batch, &state.dict)?;
         }
-        let ascii = format!("applicants-{}.xlsx", now.format("%Y%m%d-%H%M"));
-        let utf8 = format!("Претенденты_{}.xlsx", now.format("%d.%m.%Y_%H-%M"));
-        return super::xlsx_download(xlsx, &ascii, &utf8).await;
     }
-    // One pass over the region's index, newest first, a batch at a time.
+    let ascii = format!("applicants-{}.xlsx", now.format("%Y%m%d-%H%M"));
+    let utf8 = format!("Претенденты_{}.xlsx", now.format("%d.%m.%Y_%H-%M"));
+    super::xlsx_download(xlsx, &ascii, &utf8).await
+}
+
+/// The region's applicants (with the search's IIN prefix, if any) in one pass over the region's
+/// index, newest first, a batch at a time.
+async fn write_region(
+    state: &AppState,
+    field: crate::domain::kato::ScopeField,
+    region: &str,
+    search: &Search,
+    xlsx: &mut crate::export::XlsxExport,
+) -> AppResult<()> {
     let mut after: Option<(i64, Vec<String>)> = None;
     loop {
         let batch =
-            store::export_batch(&state.db, field, &user.region, &search, after.clone(), 1000)
-                .await?;
+            store::export_batch(&state.db, field, region, search, after.clone(), 1000).await?;
         let Some(last) = batch.last() else { break };
         let oldest = last.rank;
         let mut same: Vec<String> = batch
@@ -909,7 +920,5 @@ async fn export(
         xlsx.write_rows(&batch, &state.dict)?;
         after = Some((oldest, same));
     }
-    let ascii = format!("applicants-{}.xlsx", now.format("%Y%m%d-%H%M"));
-    let utf8 = format!("Претенденты_{}.xlsx", now.format("%d.%m.%Y_%H-%M"));
-    super::xlsx_download(xlsx, &ascii, &utf8).await
+    Ok(())
 }
