@@ -314,16 +314,6 @@ pub async fn spawn(state: Arc<AppState>) -> anyhow::Result<Running> {
             }
         }
     });
-    let counts_db = state.db.clone();
-    background.push(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(2));
-        loop {
-            tick.tick().await;
-            if let Err(e) = store::applicants::fold_counts(&counts_db).await {
-                tracing::warn!(error = ?e, "folding the region counters");
-            }
-        }
-    }));
     let (stop, task) = serve(acceptor, app, Duration::from_secs(10));
     Ok(Running {
         addr,

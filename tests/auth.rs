@@ -133,6 +133,43 @@ async fn logout_ends_the_session_on_the_server() {
 }
 
 #[tokio::test]
+async fn a_copied_session_cookie_stops_working_the_moment_its_owner_signs_out() {
+    let app = App::start().await;
+    let b = app.browser();
+    let r = b.login("mg_admin", "demo").await;
+    assert_eq!(r.status(), 303);
+    let session = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("talapker_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    // The copy works while the session lives (and the server has just looked it up)…
+    let thief = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let replay = || {
+        thief
+            .get(app.url("/cabinet/applicants"))
+            .header("cookie", session.as_str())
+            .send()
+    };
+    assert_eq!(replay().await.unwrap().status(), 200);
+    assert_eq!(b.get("/cabinet/applicants").await.status(), 200);
+    // …and not a moment after the owner signs out, although it was looked up a moment ago.
+    let r = b.submit("/cabinet/applicants", "/logout", &[]).await;
+    assert_eq!(r.status(), 303);
+    let r = replay().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_session_cookie_is_http_only_and_same_site_and_renewed_at_login() {
     let app = App::start().await;
     let b = app.browser();

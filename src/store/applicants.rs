@@ -354,7 +354,7 @@ pub async fn page(
     };
     // The whole region's total comes from its counter (kept by an event); a search counts.
     let count = if search.is_all() {
-        "math::sum(SELECT VALUE n FROM applicant_count WHERE region = $region)".to_string()
+        "math::sum(SELECT VALUE n FROM applicant_count:[$region, 0]..[$region, 64])".to_string()
     } else {
         format!(
             "(SELECT count() AS n FROM applicant{hint} WHERE {scope}{filter} GROUP ALL)[0].n",
@@ -530,48 +530,19 @@ pub enum Created {
 }
 
 /// How many additions were tried again after a write conflict since the process started.
-/// Additions of different applicants write no common key (migration 0014), so under any load
-/// this stays near zero; only two replays of one entry at the same instant collide.
+/// Additions in flight together write no common key (migration 0015), so under any load this
+/// stays near zero: two replays of one entry at the same instant, or two new words alike.
 pub static CREATE_RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Folds each region's counter records (every change writes one of its own, migration 0014)
-/// into a single record holding their sum, so that a total stays a sum over a handful of
-/// records. A region whose fold meets a concurrent change is left for the next call. Returns
-/// how many regions were folded.
-pub async fn fold_counts(db: &Db) -> anyhow::Result<usize> {
-    let regions: Vec<String> = db
-        .query(
-            "SELECT VALUE region FROM (SELECT region, count() AS c FROM applicant_count GROUP BY region)
-             WHERE c > 1",
-        )
-        .await
-        .context("finding counters to fold")?
-        .take(0)
-        .context("reading counters to fold")?;
-    let mut folded = 0;
-    for region in regions {
-        let res = db
-            .query(
-                "BEGIN;
-                 LET $rows = SELECT id, n FROM applicant_count WHERE region = $region;
-                 IF array::len($rows) > 1 {
-                     FOR $r IN $rows { DELETE $r.id RETURN NONE; };
-                     CREATE type::record('applicant_count', [$region, rand::uuid::v7()])
-                         CONTENT { region: $region, n: math::sum($rows.n) } RETURN NONE;
-                 };
-                 COMMIT;",
-            )
-            .bind(("region", region))
-            .await
-            .map_err(anyhow::Error::from)
-            .and_then(super::all_errors);
-        match res {
-            Ok(_) => folded += 1,
-            Err(e) if super::is_write_conflict(&e) => {}
-            Err(e) => return Err(e.context("folding a region's counters")),
-        }
-    }
-    Ok(folded)
+/// Counter records per region (migration 0015): an addition takes the next one in turn.
+pub const COUNT_SHARDS: u64 = 64;
+
+/// The next addition's counter shard. Round robin, from a random start so that two server
+/// processes sharing a remote database rarely walk in step.
+fn next_count_shard() -> i64 {
+    static NEXT: std::sync::OnceLock<std::sync::atomic::AtomicU64> = std::sync::OnceLock::new();
+    let next = NEXT.get_or_init(|| std::sync::atomic::AtomicU64::new(rand::random::<u64>()));
+    (next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % COUNT_SHARDS) as i64
 }
 
 /// Adds an applicant. The idempotency key is stored in the same record, and the unique IIN
@@ -641,6 +612,8 @@ async fn create_once(
         .bind(("fio_search", a.fio_search()))
         .bind(("created_by", created_by.to_string()))
         .bind(("idem_key", idem_key.to_string()))
+        // Read by the counters' event (migration 0015), not by the statement.
+        .bind(("count_shard", next_count_shard()))
         .await
         .map_err(anyhow::Error::from)
         .and_then(super::all_errors);

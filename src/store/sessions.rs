@@ -2,6 +2,8 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use surrealdb::types::SurrealValue;
 
 use super::users::UserRow;
 use super::Db;
@@ -27,23 +29,97 @@ pub async fn create(
     Ok(())
 }
 
+/// A session looked up recently: its user and when the session ends.
+#[derive(Debug, Clone, SurrealValue)]
+struct SessionUser {
+    id: String,
+    login: String,
+    full_name: String,
+    iin: String,
+    role: String,
+    region: String,
+    disabled: bool,
+    expires_at: DateTime<Utc>,
+}
+
+/// How long a looked-up session is answered from memory. Every request of a page (the page, its
+/// htmx fragments, its polls) would otherwise read the session and its user from the store, a
+/// sixth of a tab fragment's cost (BENCHMARKS.md). Signing out and a new sign-in forget the
+/// session at once in this process; another server process sharing a remote database sees a
+/// signed-out session for at most this long, and the session's own end is always checked.
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// At most this many sessions are remembered; past it the memory starts over.
+const CACHE_MAX: usize = 10_000;
+
+type Cache = std::sync::Mutex<HashMap<String, (SessionUser, std::time::Instant)>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn cached(token_hash: &str) -> Option<SessionUser> {
+    let map = cache().lock().unwrap_or_else(|e| e.into_inner());
+    let (user, at) = map.get(token_hash)?;
+    (at.elapsed() < CACHE_TTL && user.expires_at > Utc::now()).then(|| user.clone())
+}
+
+fn remember(token_hash: &str, user: &SessionUser) {
+    let mut map = cache().lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= CACHE_MAX {
+        map.clear();
+    }
+    map.insert(
+        token_hash.to_string(),
+        (user.clone(), std::time::Instant::now()),
+    );
+}
+
+/// Forgets every remembered session (an account changed: its sessions are read afresh).
+pub fn forget_all() {
+    cache().lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
 /// The user of a live session, if the session exists, has not expired, and the account is enabled.
 pub async fn user_of(db: &Db, token_hash: &str) -> anyhow::Result<Option<UserRow>> {
-    let rows: Vec<UserRow> = db
-        .query(
-            "SELECT record::id(user) AS id, user.login AS login, user.full_name AS full_name, \
-             user.iin AS iin, user.role AS role, user.region AS region, user.disabled AS disabled, \
-             '' AS password_hash \
-             FROM type::record('session', $key) WHERE expires_at > time::now()",
-        )
-        .bind(("key", token_hash.to_string()))
-        .await?
-        .take(0)
-        .context("looking up a session")?;
-    Ok(rows.into_iter().next().filter(|u| !u.disabled))
+    let found = match cached(token_hash) {
+        Some(u) => Some(u),
+        None => {
+            let rows: Vec<SessionUser> = db
+                .query(
+                    "SELECT record::id(user) AS id, user.login AS login, user.full_name AS full_name, \
+                     user.iin AS iin, user.role AS role, user.region AS region, \
+                     user.disabled AS disabled, expires_at \
+                     FROM type::record('session', $key) WHERE expires_at > time::now()",
+                )
+                .bind(("key", token_hash.to_string()))
+                .await?
+                .take(0)
+                .context("looking up a session")?;
+            let found = rows.into_iter().next();
+            if let Some(u) = &found {
+                remember(token_hash, u);
+            }
+            found
+        }
+    };
+    Ok(found.filter(|u| !u.disabled).map(|u| UserRow {
+        id: u.id,
+        login: u.login,
+        full_name: u.full_name,
+        iin: u.iin,
+        role: u.role,
+        region: u.region,
+        disabled: u.disabled,
+        password_hash: String::new(),
+    }))
 }
 
 pub async fn delete(db: &Db, token_hash: &str) -> anyhow::Result<()> {
+    cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(token_hash);
     db.query("DELETE type::record('session', $key)")
         .bind(("key", token_hash.to_string()))
         .await?

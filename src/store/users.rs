@@ -101,6 +101,7 @@ pub async fn set_password(db: &Db, login: &str, hash: String) -> anyhow::Result<
         .await?
         .take(0)
         .context("setting a password")?;
+    super::sessions::forget_all();
     Ok(!updated.is_empty())
 }
 
