@@ -346,25 +346,44 @@ pub async fn page(
         return Ok((rows, keys.len() as i64));
     }
     let (filter, binds) = iin_filter(search);
-    // A long IIN prefix narrows to a handful of rows through the unique IIN index; the
-    // region's index would have to walk the whole region.
-    let hint = match &search.iin {
-        Some(q) if q.len() >= 6 => " WITH INDEX applicant_iin",
-        _ => "",
-    };
+    // A long IIN prefix (6+ digits, a date of birth) holds a handful of people even nationwide:
+    // one pass over the unique IIN index reads them all, and the page and its total are cut
+    // from it (a page query and a count would read every match twice).
+    if search.iin.as_ref().is_some_and(|q| q.len() >= 6) {
+        let sql = format!(
+            "SELECT {FIELDS} FROM applicant WITH INDEX applicant_iin WHERE {scope}{filter} ORDER BY rank, id",
+            scope = scope_sql(field)
+        );
+        let mut query = db.query(sql).bind(("region", region.to_string()));
+        for (k, v) in binds {
+            query = query.bind((k, v));
+        }
+        let rows: Vec<ApplicantRow> = query
+            .await
+            .context("searching by IIN")?
+            .take(0)
+            .context("reading applicants by IIN")?;
+        let total = rows.len() as i64;
+        let rows = rows
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(0))
+            .take(usize::try_from(limit).unwrap_or(0))
+            .collect();
+        return Ok((rows, total));
+    }
     // The whole region's total comes from its counter (kept by an event); a search counts.
     let count = if search.is_all() {
-        "math::sum(SELECT VALUE n FROM applicant_count:[$region, 0]..[$region, 64])".to_string()
+        count_sql().to_string()
     } else {
         format!(
-            "(SELECT count() AS n FROM applicant{hint} WHERE {scope}{filter} GROUP ALL)[0].n",
+            "(SELECT count() AS n FROM applicant WHERE {scope}{filter} GROUP ALL)[0].n",
             scope = scope_sql(field)
         )
     };
     // Newest first (ascending rank, a forward scan of the region index); the record key breaks
     // ties between applicants added in the same instant, so pages never overlap or skip a row.
     let sql = format!(
-        "SELECT {FIELDS} FROM applicant{hint} WHERE {scope}{filter} ORDER BY rank, id LIMIT $limit START $offset;
+        "SELECT {FIELDS} FROM applicant WHERE {scope}{filter} ORDER BY rank, id LIMIT $limit START $offset;
          {count};",
         scope = scope_sql(field)
     );
@@ -535,7 +554,21 @@ pub enum Created {
 pub static CREATE_RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Counter records per region (migration 0015): an addition takes the next one in turn.
-pub const COUNT_SHARDS: u64 = 64;
+pub const COUNT_SHARDS: u64 = 16;
+
+/// A region's total: the sum of its counter records, each read by its key (a point read finds
+/// the newest version at once; a range read would walk every version still in the memtable).
+static COUNT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let ids: Vec<String> = (0..COUNT_SHARDS)
+        .map(|s| format!("applicant_count:[$region, {s}]"))
+        .collect();
+    format!("math::sum(SELECT VALUE n FROM [{}])", ids.join(", "))
+});
+
+/// The statement that reads a region's total (bound: `$region`).
+pub fn count_sql() -> &'static str {
+    &COUNT_SQL
+}
 
 /// The next addition's counter shard. Round robin, from a random start so that two server
 /// processes sharing a remote database rarely walk in step.
