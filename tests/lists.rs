@@ -491,3 +491,62 @@ async fn the_applicants_tab_exports_the_current_search_result() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_whole_regions_export_holds_every_applicant_newest_first_across_batches() {
+    let app = App::start().await;
+    // 2 345 applicants: the export reads them in three batches while the previous one is written.
+    app.state()
+        .db
+        .query(
+            "FOR $i IN 0..2345 {
+                CREATE applicant CONTENT {
+                    iin: <string>(100000000000 + $i), last_name: 'Выгрузкин', first_name: 'Ерлан',
+                    middle_name: '', birth_date: '1990-01-01', gender: 'male', kato: '711310000',
+                    oblast: '710000000', district: '711310000', street: '', house: '', flat: '',
+                    applicant_category: 'grad11', employment_category: 'unemployed', status: 'new',
+                    fio_search: 'выгрузкин ерлан', created_at: time::now(), updated_at: time::now(),
+                    created_by: 't'
+                } RETURN NONE;
+            }",
+        )
+        .await
+        .unwrap()
+        .check()
+        .unwrap();
+    let newest_first: Vec<String> = app
+        .state()
+        .db
+        .query("SELECT VALUE iin FROM applicant WHERE oblast = '710000000' ORDER BY rank, id")
+        .await
+        .unwrap()
+        .take(0)
+        .unwrap();
+    assert_eq!(newest_first.len(), 2345);
+    let office = app.signed_in("office").await;
+    let r = office.get("/cabinet/applicants/export.xlsx").await;
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let name = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&name).unwrap();
+    // Data rows: a number in the first column, the IIN in the second.
+    let rows: Vec<(String, String)> = range
+        .rows()
+        .filter(|r| {
+            r.len() > 1 && matches!(r[0], calamine::Data::Float(_) | calamine::Data::Int(_))
+        })
+        .map(|r| (r[0].to_string(), r[1].to_string()))
+        .collect();
+    assert_eq!(rows.len(), 2345);
+    let numbers: Vec<String> = (1..=2345).map(|n| n.to_string()).collect();
+    assert_eq!(
+        rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        numbers
+    );
+    assert_eq!(
+        rows.into_iter().map(|r| r.1).collect::<Vec<_>>(),
+        newest_first
+    );
+    app.stop().await;
+}

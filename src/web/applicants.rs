@@ -875,31 +875,52 @@ async fn export(
         ctx.t("Дата выгрузки"),
         now.format("%d.%m.%Y %H:%M:%S")
     ));
-    let mut xlsx = crate::export::XlsxExport::new(ctx.t("Данные претендентов"), &title, ctx.lang)?;
+    let xlsx = crate::export::XlsxExport::new(ctx.t("Данные претендентов"), &title, ctx.lang)?;
+    // The store is read a batch at a time while the previous batch is written on a blocking
+    // thread: reading and writing the cells take each a core instead of taking turns.
+    let (batches, mut received) = tokio::sync::mpsc::channel::<Vec<ApplicantRow>>(2);
+    let writer_state = state.clone();
+    let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let mut xlsx = xlsx;
+        while let Some(batch) = received.blocking_recv() {
+            xlsx.write_rows(&batch, &writer_state.dict)?;
+        }
+        Ok(xlsx)
+    });
     let search = q.search();
-    if search.fio.is_empty() {
-        write_region(&state, field, &user.region, &search, &mut xlsx).await?;
+    let read = if search.fio.is_empty() {
+        read_region(state, field, &user.region, &search, &batches).await
     } else {
         // A ФИО search: the word index names the applicants, read a batch at a time.
-        let keys = store::fio_search_keys(&state.db, field, &user.region, &search).await?;
-        for chunk in keys.chunks(1000) {
-            let batch = store::rows_by_keys(&state.db, field, &user.region, chunk).await?;
-            xlsx.write_rows(&batch, &state.dict)?;
+        async {
+            let keys = store::fio_search_keys(&state.db, field, &user.region, &search).await?;
+            for chunk in keys.chunks(1000) {
+                let batch = store::rows_by_keys(&state.db, field, &user.region, chunk).await?;
+                if batches.send(batch).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<(), AppError>(())
         }
-    }
+        .await
+    };
+    drop(batches);
+    let written = writer.await.map_err(|e| AppError::Internal(e.into()))?;
+    read?;
+    let xlsx = written?;
     let ascii = format!("applicants-{}.xlsx", now.format("%Y%m%d-%H%M"));
     let utf8 = format!("Претенденты_{}.xlsx", now.format("%d.%m.%Y_%H-%M"));
     super::xlsx_download(xlsx, &ascii, &utf8).await
 }
 
 /// The region's applicants (with the search's IIN prefix, if any) in one pass over the region's
-/// index, newest first, a batch at a time.
-async fn write_region(
+/// index, newest first, a batch at a time, sent to the writer (stops if the writer has failed).
+async fn read_region(
     state: &AppState,
     field: crate::domain::kato::ScopeField,
     region: &str,
     search: &Search,
-    xlsx: &mut crate::export::XlsxExport,
+    batches: &tokio::sync::mpsc::Sender<Vec<ApplicantRow>>,
 ) -> AppResult<()> {
     let mut after: Option<(i64, Vec<String>)> = None;
     loop {
@@ -917,7 +938,9 @@ async fn write_region(
                 same.extend(seen.iter().cloned());
             }
         }
-        xlsx.write_rows(&batch, &state.dict)?;
+        if batches.send(batch).await.is_err() {
+            break;
+        }
         after = Some((oldest, same));
     }
     Ok(())
