@@ -360,6 +360,7 @@ async fn the_export_reads_the_region_once_in_batches_even_across_equal_timestamp
             "710000000",
             &all,
             after.clone(),
+            None,
             2,
         )
         .await

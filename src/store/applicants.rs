@@ -404,13 +404,15 @@ pub async fn page(
 /// The next batch of applicants matching the search, newest first, for the export: a keyset
 /// on the region's (`rank`) index, so each batch is one forward index range and every row is
 /// read once. `after` is the last batch's last rank and the ids already written with it (rows
-/// sharing that instant are filtered out rather than skipped).
+/// sharing that instant are filtered out rather than skipped); rows from `until` on are left
+/// out, so a batch shorter than `limit` is the last one.
 pub async fn export_batch(
     db: &Db,
     field: ScopeField,
     region: &str,
     search: &Search,
     after: Option<(i64, Vec<String>)>,
+    until: Option<i64>,
     limit: i64,
 ) -> anyhow::Result<Vec<ApplicantRow>> {
     let (filter, binds) = iin_filter(search);
@@ -418,6 +420,9 @@ pub async fn export_batch(
         Some(q) if q.len() >= 6 => " WITH INDEX applicant_iin",
         _ => "",
     };
+    // The upper bound is applied here, not in the query: SurrealDB's planner scans the index
+    // from `after` and filters `rank < until` above the scan, so the query that finds the
+    // slice's end would walk the rest of the region.
     let keyset = if after.is_some() {
         " AND rank >= $after"
     } else {
@@ -440,7 +445,33 @@ pub async fn export_batch(
         .await?
         .take(0)
         .context("reading applicants to export")?;
-    Ok(rows.into_iter().filter(|r| !seen.contains(&r.id)).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|r| !seen.contains(&r.id))
+        .take_while(|r| until.is_none_or(|u| r.rank < u))
+        .collect())
+}
+
+/// The newest and the oldest rank of the region's applicants (None when it has none): two
+/// index reads, each stopping at its first entry.
+pub async fn rank_bounds(
+    db: &Db,
+    field: ScopeField,
+    region: &str,
+) -> anyhow::Result<Option<(i64, i64)>> {
+    let sql = format!(
+        "SELECT VALUE rank FROM applicant WHERE {scope} ORDER BY rank LIMIT 1;
+         SELECT VALUE rank FROM applicant WHERE {scope} ORDER BY rank DESC LIMIT 1;",
+        scope = scope_sql(field)
+    );
+    let mut res = db
+        .query(sql)
+        .bind(("region", region.to_string()))
+        .await
+        .context("finding the region's rank bounds")?;
+    let first: Vec<i64> = res.take(0)?;
+    let last: Vec<i64> = res.take(1)?;
+    Ok(first.first().copied().zip(last.first().copied()))
 }
 
 /// One applicant, only if it lies in the user's region.
