@@ -32,13 +32,7 @@ pub async fn create(
 /// A session looked up recently: its user and when the session ends.
 #[derive(Debug, Clone, SurrealValue)]
 struct SessionUser {
-    id: String,
-    login: String,
-    full_name: String,
-    iin: String,
-    role: String,
-    region: String,
-    disabled: bool,
+    user: UserRow,
     expires_at: DateTime<Utc>,
 }
 
@@ -53,43 +47,46 @@ const CACHE_MAX: usize = 10_000;
 
 type Cache = std::sync::Mutex<HashMap<String, (SessionUser, std::time::Instant)>>;
 
-fn cache() -> &'static Cache {
+fn cache() -> std::sync::MutexGuard<'static, HashMap<String, (SessionUser, std::time::Instant)>> {
     static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-    CACHE.get_or_init(Default::default)
+    CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 fn cached(token_hash: &str) -> Option<SessionUser> {
-    let map = cache().lock().unwrap_or_else(|e| e.into_inner());
-    let (user, at) = map.get(token_hash)?;
-    (at.elapsed() < CACHE_TTL && user.expires_at > Utc::now()).then(|| user.clone())
+    let map = cache();
+    let (session, at) = map.get(token_hash)?;
+    (at.elapsed() < CACHE_TTL && session.expires_at > Utc::now()).then(|| session.clone())
 }
 
-fn remember(token_hash: &str, user: &SessionUser) {
-    let mut map = cache().lock().unwrap_or_else(|e| e.into_inner());
+fn remember(token_hash: &str, session: &SessionUser) {
+    let mut map = cache();
     if map.len() >= CACHE_MAX {
         map.clear();
     }
     map.insert(
         token_hash.to_string(),
-        (user.clone(), std::time::Instant::now()),
+        (session.clone(), std::time::Instant::now()),
     );
 }
 
 /// Forgets every remembered session (an account changed: its sessions are read afresh).
 pub fn forget_all() {
-    cache().lock().unwrap_or_else(|e| e.into_inner()).clear();
+    cache().clear();
 }
 
 /// The user of a live session, if the session exists, has not expired, and the account is enabled.
 pub async fn user_of(db: &Db, token_hash: &str) -> anyhow::Result<Option<UserRow>> {
     let found = match cached(token_hash) {
-        Some(u) => Some(u),
+        Some(session) => Some(session),
         None => {
             let rows: Vec<SessionUser> = db
                 .query(
-                    "SELECT record::id(user) AS id, user.login AS login, user.full_name AS full_name, \
-                     user.iin AS iin, user.role AS role, user.region AS region, \
-                     user.disabled AS disabled, expires_at \
+                    "SELECT { id: record::id(user), login: user.login, full_name: user.full_name, \
+                     iin: user.iin, role: user.role, region: user.region, \
+                     disabled: user.disabled, password_hash: '' } AS user, expires_at \
                      FROM type::record('session', $key) WHERE expires_at > time::now()",
                 )
                 .bind(("key", token_hash.to_string()))
@@ -97,29 +94,17 @@ pub async fn user_of(db: &Db, token_hash: &str) -> anyhow::Result<Option<UserRow
                 .take(0)
                 .context("looking up a session")?;
             let found = rows.into_iter().next();
-            if let Some(u) = &found {
-                remember(token_hash, u);
+            if let Some(session) = &found {
+                remember(token_hash, session);
             }
             found
         }
     };
-    Ok(found.filter(|u| !u.disabled).map(|u| UserRow {
-        id: u.id,
-        login: u.login,
-        full_name: u.full_name,
-        iin: u.iin,
-        role: u.role,
-        region: u.region,
-        disabled: u.disabled,
-        password_hash: String::new(),
-    }))
+    Ok(found.map(|s| s.user).filter(|u| !u.disabled))
 }
 
 pub async fn delete(db: &Db, token_hash: &str) -> anyhow::Result<()> {
-    cache()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(token_hash);
+    cache().remove(token_hash);
     db.query("DELETE type::record('session', $key)")
         .bind(("key", token_hash.to_string()))
         .await?

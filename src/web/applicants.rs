@@ -894,7 +894,7 @@ async fn export(
         // A ФИО search: the word index names the applicants, read a batch at a time.
         async {
             let keys = store::fio_search_keys(&state.db, field, &user.region, &search).await?;
-            for chunk in keys.chunks(1000) {
+            for chunk in keys.chunks(EXPORT_BATCH as usize) {
                 let batch = store::rows_by_keys(&state.db, field, &user.region, chunk).await?;
                 if batches.send(batch).await.is_err() {
                     break;
@@ -949,16 +949,15 @@ async fn read_region(
         .await;
     };
     let span = i128::from(oldest) - i128::from(newest) + 1;
-    let cuts: Vec<i64> = (1..EXPORT_SLICES)
-        .map(|i| (i128::from(newest) + span * i / EXPORT_SLICES) as i64)
+    // The slices' bounds: open at both ends, equal spans of rank between.
+    let bounds: Vec<Option<i64>> = std::iter::once(None)
+        .chain(
+            (1..EXPORT_SLICES)
+                .map(|i| Some((i128::from(newest) + span * i / EXPORT_SLICES) as i64)),
+        )
+        .chain(std::iter::once(None))
         .collect();
-    let mut slices: Vec<(Option<i64>, Option<i64>)> = Vec::new();
-    let mut from = None;
-    for cut in cuts {
-        slices.push((from, Some(cut)));
-        from = Some(cut);
-    }
-    slices.push((from, None));
+    let slices: Vec<(Option<i64>, Option<i64>)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
     // At most two slices are open (started and not yet drained), so at most two slices'
     // read-ahead is held in memory.
     let start = |slice: (Option<i64>, Option<i64>)| {
