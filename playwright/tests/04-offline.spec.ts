@@ -3,7 +3,7 @@
 import { test, expect, Page, BrowserContext } from "@playwright/test";
 import * as fs from "fs";
 import * as path from "path";
-import { signIn, signOut, freshIin, birthOf, chooseCity } from "./steps";
+import { signIn, signOut, freshIin, birthOf, chooseCity, uniqueSurname } from "./steps";
 
 const SAVED = "Сохранено на устройстве, будет отправлено при подключении";
 
@@ -65,7 +65,7 @@ test.describe("Работа без сети", () => {
   test("five entries offline survive a reload and reach the server once", async ({ page, context }) => {
     await signIn(page);
     await readyForOffline(page);
-    const last = "Офлайнова" + Date.now().toString(36).replace(/\d/g, "").slice(0, 4);
+    const last = uniqueSurname("Офлайнова");
     await context.setOffline(true);
     for (let i = 0; i < 5; i++) {
       await fillForm(page, freshIin(), last);
@@ -129,7 +129,7 @@ test.describe("Работа без сети", () => {
   test("two accounts on one tablet never see or send each other's entries", async ({ page, context }) => {
     await signIn(page, "mg_admin");
     await readyForOffline(page);
-    const last = "Чужая" + Date.now().toString(36).replace(/\d/g, "").slice(0, 4);
+    const last = uniqueSurname("Чужая");
     await context.setOffline(true);
     await fillForm(page, freshIin(), last);
     await page.locator("#applicant-form").getByRole("button", { name: "Сохранить" }).click();

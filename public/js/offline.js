@@ -107,6 +107,9 @@
     });
   }
 
+  // The queue update started when a corrected entry is sent online (see below).
+  var correcting = null;
+
   function isAddForm(form) { return form && form.matches && form.matches("[data-applicant-form][data-mode=add]"); }
 
   // Before htmx sees the submit: offline, the entry goes to the device.
@@ -124,13 +127,13 @@
     // repeat of the same key with the saved applicant).
     var key = form.getAttribute("data-pending-key");
     if (key) {
-      S.get(key).then(function (e) {
+      correcting = S.get(key).then(function (e) {
         if (!e) return;
         e.form = formFields(form);
         e.state = "pending";
         e.message = "";
         return S.put(e);
-      });
+      }).catch(function () {});
     }
   }, true);
 
@@ -141,13 +144,21 @@
   });
 
   // A queued entry opened for correction and now saved online: the queue no longer needs it.
-  // (beforeOnLoad runs before htmx follows HX-Redirect away from this page.)
+  // htmx would follow HX-Redirect at once, and leaving the page drops IndexedDB writes still
+  // in flight (the entry then stayed behind as «Требует исправления» for good): the redirect
+  // waits until the update made at submit and this removal are done.
   document.addEventListener("htmx:beforeOnLoad", function (ev) {
     var form = ev.detail && ev.detail.elt;
-    if (isAddForm(form) && form.getAttribute("data-pending-key")) {
-      var xhr = ev.detail.xhr;
-      if (xhr && xhr.status === 200) S.remove(form.getAttribute("data-pending-key")).then(badge);
-    }
+    var key = isAddForm(form) && form.getAttribute("data-pending-key");
+    var xhr = ev.detail && ev.detail.xhr;
+    if (!key || !xhr || xhr.status !== 200) return;
+    var to = xhr.getResponseHeader("HX-Redirect");
+    if (to) ev.preventDefault();
+    Promise.resolve(correcting)
+      .then(function () { return S.remove(key); })
+      .then(badge)
+      .catch(function () {})
+      .then(function () { if (to) location.href = to; });
   });
 
   // Logging out with entries waiting warns first; the entries stay on the device.

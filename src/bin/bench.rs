@@ -356,7 +356,35 @@ fn array_key(parts: Vec<surrealdb::types::Value>) -> surrealdb::types::RecordIdK
     surrealdb::types::Array::from(parts).into()
 }
 
-/// The index entries the `applicant_fio` event would write for these rows; their words are
+/// The IIN-by-region records the `applicant_index` event would write for these rows
+/// (`migrations/0016`).
+fn iin_records(rows: &[SeedRow]) -> Vec<KeyRow> {
+    use surrealdb::types::Value;
+    let mut out = Vec::with_capacity(rows.len() * 2);
+    for r in rows {
+        let surrealdb::types::RecordIdKey::String(key) = &r.id.key else {
+            continue;
+        };
+        for region in [&r.oblast, &r.district] {
+            if region.is_empty() {
+                continue;
+            }
+            out.push(KeyRow {
+                id: RecordId::new(
+                    "iin_at",
+                    array_key(vec![
+                        Value::String(region.clone()),
+                        Value::String(r.iin.clone()),
+                        Value::String(key.clone()),
+                    ]),
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// The index entries the `applicant_index` event would write for these rows; their words are
 /// added to `words` (the dictionary is written once at the end).
 fn postings(rows: &[SeedRow], words: &mut std::collections::BTreeSet<String>) -> Vec<PostRow> {
     use surrealdb::types::Value;
@@ -394,11 +422,13 @@ async fn insert(
     words: &mut std::collections::BTreeSet<String>,
 ) -> anyhow::Result<()> {
     // OPTION IMPORT: no events while seeding; the region counters and the ФИО index's
-    // dictionary are written at the end, its postings here.
+    // dictionary are written at the end, its postings and the IIN-by-region records here.
     let posts = postings(&rows, words);
-    db.query("OPTION IMPORT; INSERT INTO applicant $rows RETURN NONE; INSERT INTO fio_post $posts RETURN NONE;")
+    let iins = iin_records(&rows);
+    db.query("OPTION IMPORT; INSERT INTO applicant $rows RETURN NONE; INSERT INTO fio_post $posts RETURN NONE; INSERT INTO iin_at $iins RETURN NONE;")
         .bind(("rows", rows))
         .bind(("posts", posts))
+        .bind(("iins", iins))
         .await?
         .check()
         .context("seeding applicants")?;

@@ -299,6 +299,20 @@ pub async fn fio_search_keys(
     Ok(keys)
 }
 
+/// The keys of the region's applicants whose IIN starts with `prefix`: one key range of
+/// `iin_at` (`[region, iin, key]`, written by the `applicant_index` event, migration 0016).
+async fn iin_prefix_keys(db: &Db, region: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
+    // [region, prefix] sorts before every IIN starting with the prefix, [region, prefix + ':']
+    // after them all (':' follows '9').
+    db.query("SELECT VALUE id[2] FROM iin_at:[$region, $q]..[$region, $q_end]")
+        .bind(("region", region.to_string()))
+        .bind(("q", prefix.to_string()))
+        .bind(("q_end", format!("{prefix}:")))
+        .await?
+        .take(0)
+        .context("finding applicants by IIN prefix")
+}
+
 /// The applicants with these keys in the user's region, in the order of the keys.
 pub async fn rows_by_keys(
     db: &Db,
@@ -347,22 +361,12 @@ pub async fn page(
     }
     let (filter, binds) = iin_filter(search);
     // A long IIN prefix (6+ digits, a date of birth) holds a handful of people even nationwide:
-    // one pass over the unique IIN index reads them all, and the page and its total are cut
-    // from it (a page query and a count would read every match twice).
-    if search.iin.as_ref().is_some_and(|q| q.len() >= 6) {
-        let sql = format!(
-            "SELECT {FIELDS} FROM applicant WITH INDEX applicant_iin WHERE {scope}{filter} ORDER BY rank, id",
-            scope = scope_sql(field)
-        );
-        let mut query = db.query(sql).bind(("region", region.to_string()));
-        for (k, v) in binds {
-            query = query.bind((k, v));
-        }
-        let rows: Vec<ApplicantRow> = query
-            .await
-            .context("searching by IIN")?
-            .take(0)
-            .context("reading applicants by IIN")?;
+    // the region's are one key range of `iin_at` (migration 0016), read with them, and the page
+    // and its total are cut from them.
+    if let Some(q) = search.iin.as_ref().filter(|q| q.len() >= 6) {
+        let keys = iin_prefix_keys(db, region, q).await?;
+        let mut rows = rows_by_keys(db, field, region, &keys).await?;
+        rows.sort_unstable_by(|a, b| (a.rank, &a.id).cmp(&(b.rank, &b.id)));
         let total = rows.len() as i64;
         let rows = rows
             .into_iter()
