@@ -133,6 +133,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
         trust,
         public_url: std::sync::OnceLock::new(),
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
+        totals: Default::default(),
     }))
 }
 

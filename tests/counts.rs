@@ -142,3 +142,47 @@ async fn concurrent_additions_in_one_district_never_conflict_and_totals_stay_exa
     assert_eq!(total(&db, ScopeField::District, "711310000").await, 62);
     assert_eq!(total(&db, ScopeField::Oblast, "710000000").await, 62);
 }
+
+/// The server remembers a region's total for a second (`applicants::Totals`): exact after the
+/// changes it makes and forgets, and a change made elsewhere (another server sharing the
+/// database) shows once the second has passed.
+#[tokio::test]
+async fn remembered_totals_are_exact_after_forgetting_and_at_most_a_second_old() {
+    let db = app_db().await;
+    let totals = applicants::Totals::default();
+    let all = applicants::Search {
+        fio: Vec::new(),
+        iin: None,
+    };
+    let shown = |region: &'static str, field: ScopeField| {
+        let (db, all) = (db.clone(), all.clone());
+        let totals = &totals;
+        async move {
+            applicants::page_remembering(&db, Some(totals), field, region, &all, 0, 20)
+                .await
+                .unwrap()
+                .1
+        }
+    };
+    for n in 0..3 {
+        add(db.clone(), n).await.unwrap();
+    }
+    totals.forget();
+    assert_eq!(shown("711310000", ScopeField::District).await, 3);
+    assert_eq!(shown("710000000", ScopeField::Oblast).await, 3);
+    // This server's own addition: forgotten, so exact at once.
+    let fourth = add(db.clone(), 3).await.unwrap();
+    totals.forget();
+    assert_eq!(shown("711310000", ScopeField::District).await, 4);
+    // Another server's deletion: the remembered total for at most a second, then the new one.
+    assert!(
+        applicants::delete(&db, ScopeField::Oblast, "710000000", &fourth)
+            .await
+            .unwrap()
+    );
+    assert_eq!(total(&db, ScopeField::District, "711310000").await, 3);
+    assert_eq!(shown("711310000", ScopeField::District).await, 4);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(shown("711310000", ScopeField::District).await, 3);
+    assert_eq!(shown("710000000", ScopeField::Oblast).await, 3);
+}

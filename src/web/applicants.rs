@@ -137,8 +137,9 @@ async fn table_context(
 ) -> AppResult<Value> {
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let field = state.dict.scope_field(&user.region);
-    let (rows, total) = store::page(
+    let (rows, total) = store::page_remembering(
         &state.db,
+        Some(&state.totals),
         field,
         &user.region,
         &q.search(),
@@ -400,7 +401,9 @@ async fn create(
         .dict
         .scope_of(&valid.kato)
         .ok_or_else(|| AppError::BadRequest("Неизвестный код КАТО".into()))?;
-    match store::create(&state.db, &valid, &scope, &user.login, form.idem_key.trim()).await? {
+    let created = store::create(&state.db, &valid, &scope, &user.login, form.idem_key.trim()).await;
+    state.totals.forget();
+    match created? {
         Created::New(id) => {
             tracing::info!(applicant = %id, by = %user.login, "applicant added");
             super::audit::by_user(
@@ -681,7 +684,7 @@ async fn update(
         .ok_or_else(|| AppError::BadRequest("Неизвестный код КАТО".into()))?;
     let changes = diff(&id, &user.login, &current, &valid, new_status.code());
     let field = state.dict.scope_field(&user.region);
-    match store::update(
+    let updated = store::update(
         &state.db,
         field,
         &user.region,
@@ -693,8 +696,9 @@ async fn update(
         current.sent,
         changes,
     )
-    .await?
-    {
+    .await;
+    state.totals.forget();
+    match updated? {
         Updated::Ok => {
             let (action, details) = if new_status == Status::Refused && status != Status::Refused {
                 ("applicant_refused", valid.mg_reason.clone())
@@ -778,7 +782,9 @@ async fn delete(
     let field = state.dict.scope_field(&user.region);
     // The rule is checked again inside the DELETE itself, so a send racing this request
     // cannot slip through.
-    if !store::delete(&state.db, field, &user.region, &id).await? {
+    let deleted = store::delete(&state.db, field, &user.region, &id).await;
+    state.totals.forget();
+    if !deleted? {
         return Err(AppError::forbidden(ctx.t(NO_DELETE)));
     }
     tracing::info!(applicant = %id, by = %user.login, "applicant deleted");

@@ -40,6 +40,8 @@ pub struct AppState {
     pub public_url: std::sync::OnceLock<String>,
     /// Wakes the outbox worker when a package is written.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Region totals read in the last second (the applicants tab's «Всего»).
+    pub totals: crate::store::applicants::Totals,
 }
 
 #[derive(RustEmbed)]

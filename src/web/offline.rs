@@ -183,7 +183,11 @@ async fn sync_applicant(
         ));
     };
     Ok(
-        match store::create(&state.db, &valid, &scope, &user.login, &key).await? {
+        match {
+            let created = store::create(&state.db, &valid, &scope, &user.login, &key).await;
+            state.totals.forget();
+            created?
+        } {
             Created::New(id) => {
                 tracing::info!(applicant = %id, by = %user.login, key = %key, "applicant added from the offline queue");
                 super::audit::by_user(
