@@ -41,9 +41,11 @@ async function fillForm(page: Page, iin: string, last: string) {
 }
 
 async function badgeCount(page: Page) {
-  const badge = page.getByRole("link", { name: /Ожидают отправки/ });
-  if (!(await badge.isVisible())) return 0;
-  return Number((await badge.textContent())!.replace(/\D+/g, ""));
+  // One look that never waits: the badge hides the moment a replay ends, and a visibility
+  // check followed by a read of the text would then wait for a link that is gone (until the
+  // poll's timeout: 45 s).
+  const texts = await page.getByRole("link", { name: /Ожидают отправки/ }).allTextContents();
+  return texts.length ? Number(texts[0].replace(/\D+/g, "")) : 0;
 }
 
 async function countOnServer(page: Page, last: string) {
