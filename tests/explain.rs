@@ -123,7 +123,7 @@ async fn lookups_by_iin_prefix_list_and_idempotency_key_use_their_indexes() {
     assert_uses(
         &app,
         "SELECT * FROM applicant WHERE list = $list ORDER BY id LIMIT 1000",
-        "applicant_list",
+        "applicant_list_created",
     )
     .await;
     assert_uses(
@@ -171,7 +171,7 @@ async fn the_outbox_list_versions_and_a_lists_payload_use_their_indexes() {
     assert_uses(
         &app,
         "SELECT * FROM applicant WHERE list = $list ORDER BY id",
-        "applicant_list",
+        "applicant_list_created",
     )
     .await;
     app.stop().await;

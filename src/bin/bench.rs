@@ -356,7 +356,7 @@ fn array_key(parts: Vec<surrealdb::types::Value>) -> surrealdb::types::RecordIdK
     surrealdb::types::Array::from(parts).into()
 }
 
-/// The IIN-by-region records the `applicant_index` event would write for these rows
+/// The IIN-by-oblast records the `applicant_index` event would write for these rows
 /// (`migrations/0016`).
 fn iin_records(rows: &[SeedRow]) -> Vec<KeyRow> {
     use surrealdb::types::Value;
@@ -365,16 +365,37 @@ fn iin_records(rows: &[SeedRow]) -> Vec<KeyRow> {
         let surrealdb::types::RecordIdKey::String(key) = &r.id.key else {
             continue;
         };
-        for region in [&r.oblast, &r.district] {
-            if region.is_empty() {
-                continue;
-            }
+        out.push(KeyRow {
+            id: RecordId::new(
+                "iin_at",
+                array_key(vec![
+                    Value::String(r.oblast.clone()),
+                    Value::String(r.iin.clone()),
+                    Value::String(key.clone()),
+                ]),
+            ),
+        });
+    }
+    out
+}
+
+/// The word-set records the `applicant_index` event would write for these rows
+/// (`migrations/0016`).
+fn combo_records(rows: &[SeedRow]) -> Vec<KeyRow> {
+    use surrealdb::types::Value;
+    let mut out = Vec::with_capacity(rows.len() * 4);
+    for r in rows {
+        let surrealdb::types::RecordIdKey::String(key) = &r.id.key else {
+            continue;
+        };
+        for c in talapker::domain::kato::fio_combos(&r.fio_search) {
             out.push(KeyRow {
                 id: RecordId::new(
-                    "iin_at",
+                    "fio_combo",
                     array_key(vec![
-                        Value::String(region.clone()),
-                        Value::String(r.iin.clone()),
+                        Value::String(r.oblast.clone()),
+                        Value::String(c),
+                        Value::Number(r.rank.into()),
                         Value::String(key.clone()),
                     ]),
                 ),
@@ -422,13 +443,16 @@ async fn insert(
     words: &mut std::collections::BTreeSet<String>,
 ) -> anyhow::Result<()> {
     // OPTION IMPORT: no events while seeding; the region counters and the ФИО index's
-    // dictionary are written at the end, its postings and the IIN-by-region records here.
+    // dictionary are written at the end, its postings, word sets and IIN records here.
     let posts = postings(&rows, words);
     let iins = iin_records(&rows);
-    db.query("OPTION IMPORT; INSERT INTO applicant $rows RETURN NONE; INSERT INTO fio_post $posts RETURN NONE; INSERT INTO iin_at $iins RETURN NONE;")
+    let combos = combo_records(&rows);
+    db.query("OPTION IMPORT; INSERT INTO applicant $rows RETURN NONE; INSERT INTO fio_post $posts RETURN NONE;
+              INSERT INTO iin_at $iins RETURN NONE; INSERT INTO fio_combo $combos RETURN NONE;")
         .bind(("rows", rows))
         .bind(("posts", posts))
         .bind(("iins", iins))
+        .bind(("combos", combos))
         .await?
         .check()
         .context("seeding applicants")?;

@@ -177,9 +177,48 @@ pub fn fio_words(fio_search: &str) -> Vec<String> {
     words
 }
 
+/// Every set of two or more of a ФИО's words, each sorted and joined by spaces, in the order
+/// `fn::fio_combos` (`migrations/0016`) gives them: the keys of the index's `fio_combo` records.
+pub fn fio_combos(fio_search: &str) -> Vec<String> {
+    let mut words = fio_words(fio_search);
+    words.sort();
+    let mut sets: Vec<Vec<&str>> = vec![Vec::new()];
+    for w in &words {
+        let more: Vec<Vec<&str>> = sets
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                s.push(w.as_str());
+                s
+            })
+            .collect();
+        sets.extend(more);
+    }
+    sets.into_iter()
+        .filter(|s| s.len() >= 2)
+        .map(|s| s.join(" "))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn combos_are_every_set_of_two_or_more_words_sorted() {
+        assert_eq!(
+            fio_combos("нурланов нурлан ерланович"),
+            vec![
+                "ерланович нурлан",
+                "ерланович нурланов",
+                "нурлан нурланов",
+                "ерланович нурлан нурланов"
+            ]
+        );
+        assert!(fio_combos("ким  ким").is_empty());
+        assert!(fio_combos("").is_empty());
+        assert_eq!(fio_combos("б а"), vec!["а б"]);
+    }
 
     fn place(code: &str, level: &str, prefix: &str, parent: Option<&str>, name: &str) -> Place {
         Place {

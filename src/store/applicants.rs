@@ -234,15 +234,24 @@ pub async fn fio_one_word_page(
             )
         })
         .collect();
-    match district {
-        None if dict.len() == 1 => sql.push_str(
-            "RETURN (SELECT count() FROM fio_post:[$oblast, $d0]..[$oblast, $e0] GROUP ALL)[0].count ?? 0;",
-        ),
-        _ => sql.push_str(&format!(
+    // The total. In an oblast, by inclusion and exclusion over key-only counts: each word's
+    // postings, minus the applicants holding two of the words, plus those holding three, …
+    // (`fio_combo` records, migration 0016). In a district, or over many words, the distinct
+    // applicants of the postings, counted inside the database.
+    let by_combos = district.is_none() && dict.len() <= COMBO_WORDS_MAX;
+    if by_combos {
+        for i in 0..dict.len() {
+            sql.push_str(&format!(
+                "RETURN {};\n",
+                key_count(&format!("fio_post:[$oblast, $d{i}]..[$oblast, $e{i}]"))
+            ));
+        }
+    } else {
+        sql.push_str(&format!(
             "RETURN array::len(array::distinct(SELECT VALUE id[3] FROM {}{}));",
             word_ranges(dict.len()),
             district.map(|c| format!(" WHERE {c}")).unwrap_or_default()
-        )),
+        ));
     }
     let query =
         postings_query(db, sql, &oblast, region, &dict).bind(("n", offset.max(0) + limit.max(0)));
@@ -252,7 +261,17 @@ pub async fn fio_one_word_page(
         let page: Vec<Posting> = res.take(i).context("reading a page of a ФИО search")?;
         merged.extend(page.into_iter().map(|p| (p.rank, p.key)));
     }
-    let total: Option<i64> = res.take(dict.len()).context("counting a ФИО search")?;
+    let total = if by_combos {
+        let mut total = 0i64;
+        for i in 0..dict.len() {
+            let n: Option<i64> = res.take(dict.len() + i).context("counting a ФИО search")?;
+            total += n.unwrap_or(0);
+        }
+        total + combos_correction(db, &oblast, &dict).await?
+    } else {
+        let n: Option<i64> = res.take(dict.len()).context("counting a ФИО search")?;
+        n.unwrap_or(0)
+    };
     merged.sort_unstable();
     merged.dedup_by(|a, b| a.1 == b.1);
     let keys = merged
@@ -261,7 +280,90 @@ pub async fn fio_one_word_page(
         .take(usize::try_from(limit).unwrap_or(0))
         .map(|(_, k)| k)
         .collect();
-    Ok(Some((keys, total.unwrap_or(0))))
+    Ok(Some((keys, total)))
+}
+
+/// At most this many dictionary words make a one-word search's total a sum of key-only counts
+/// (pairs of them: 15 ranges; larger sets only where every smaller one has applicants).
+const COMBO_WORDS_MAX: usize = 6;
+
+/// `SELECT count()` of a key range, which SurrealDB answers from the keys alone.
+fn key_count(range: &str) -> String {
+    format!("(SELECT count() FROM {range} GROUP ALL)[0].count ?? 0")
+}
+
+/// The inclusion–exclusion terms past the single words: for every set of two or more of the
+/// (sorted) dictionary words, (−1)^(size+1) × the applicants holding all of them, one key-only
+/// count of `fio_combo:[oblast, 'w1 w2 …']`. Sets are counted size by size, and a set only when
+/// every set one word smaller has applicants (none otherwise), so the usual search, whose words
+/// never meet in one name, costs the pairs alone.
+async fn combos_correction(db: &Db, oblast: &str, dict: &[String]) -> anyhow::Result<i64> {
+    use std::collections::HashSet;
+    let mut correction = 0i64;
+    // The sets of the last size that have applicants, as sorted index lists.
+    let mut alive: HashSet<Vec<usize>> = (0..dict.len()).map(|i| vec![i]).collect();
+    for size in 2..=dict.len() {
+        let mut sets: Vec<Vec<usize>> = Vec::new();
+        for base in &alive {
+            let last = *base.last().expect("sets are never empty");
+            for next in last + 1..dict.len() {
+                let mut set = base.clone();
+                set.push(next);
+                let every_smaller_alive = (0..set.len()).all(|skip| {
+                    let smaller: Vec<usize> = set
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, _)| *k != skip)
+                        .map(|(_, v)| *v)
+                        .collect();
+                    alive.contains(&smaller)
+                });
+                if every_smaller_alive {
+                    sets.push(set);
+                }
+            }
+        }
+        if sets.is_empty() {
+            break;
+        }
+        let sql: String = (0..sets.len())
+            .map(|k| {
+                format!(
+                    "RETURN {};\n",
+                    key_count(&format!("fio_combo:[$oblast, $c{k}]..[$oblast, $ce{k}]"))
+                )
+            })
+            .collect();
+        let mut query = db.query(sql).bind(("oblast", oblast.to_string()));
+        for (k, set) in sets.iter().enumerate() {
+            let combo = set
+                .iter()
+                .map(|&i| dict[i].as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            // [oblast, combo] sorts before every record of the set, [oblast, combo + NUL] after
+            // them all and before the larger sets that start with it (a space follows NUL).
+            query = query
+                .bind((format!("ce{k}"), format!("{combo}\0")))
+                .bind((format!("c{k}"), combo));
+        }
+        let mut res = query.await.context("counting a ФИО search's word sets")?;
+        let sign = if size % 2 == 0 { -1 } else { 1 };
+        let mut next_alive = HashSet::new();
+        for (k, set) in sets.into_iter().enumerate() {
+            let n: Option<i64> = res.take(k).context("counting a ФИО search's word sets")?;
+            let n = n.unwrap_or(0);
+            if n > 0 {
+                correction += sign * n;
+                next_alive.insert(set);
+            }
+        }
+        if next_alive.is_empty() {
+            break;
+        }
+        alive = next_alive;
+    }
+    Ok(correction)
 }
 
 /// The keys of every applicant a ФИО search finds (with its IIN prefix, if any), newest first.
@@ -299,13 +401,13 @@ pub async fn fio_search_keys(
     Ok(keys)
 }
 
-/// The keys of the region's applicants whose IIN starts with `prefix`: one key range of
-/// `iin_at` (`[region, iin, key]`, written by the `applicant_index` event, migration 0016).
-async fn iin_prefix_keys(db: &Db, region: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
-    // [region, prefix] sorts before every IIN starting with the prefix, [region, prefix + ':']
+/// The keys of the oblast's applicants whose IIN starts with `prefix`: one key range of
+/// `iin_at` (`[oblast, iin, key]`, written by the `applicant_index` event, migration 0016).
+async fn iin_prefix_keys(db: &Db, oblast: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
+    // [oblast, prefix] sorts before every IIN starting with the prefix, [oblast, prefix + ':']
     // after them all (':' follows '9').
-    db.query("SELECT VALUE id[2] FROM iin_at:[$region, $q]..[$region, $q_end]")
-        .bind(("region", region.to_string()))
+    db.query("SELECT VALUE id[2] FROM iin_at:[$oblast, $q]..[$oblast, $q_end]")
+        .bind(("oblast", oblast.to_string()))
         .bind(("q", prefix.to_string()))
         .bind(("q_end", format!("{prefix}:")))
         .await?
@@ -378,7 +480,8 @@ pub async fn page_remembering(
     // the region's are one key range of `iin_at` (migration 0016), read with them, and the page
     // and its total are cut from them.
     if let Some(q) = search.iin.as_ref().filter(|q| q.len() >= 6) {
-        let keys = iin_prefix_keys(db, region, q).await?;
+        let (oblast, _) = posting_scope(field, region);
+        let keys = iin_prefix_keys(db, &oblast, q).await?;
         let mut rows = rows_by_keys(db, field, region, &keys).await?;
         rows.sort_unstable_by(|a, b| (a.rank, &a.id).cmp(&(b.rank, &b.id)));
         let total = rows.len() as i64;
