@@ -9,6 +9,10 @@ use talapker::domain::iin::{make_iin, Gender};
 use talapker::domain::kato::{Scope, ScopeField};
 use talapker::store::{self, applicants, Db};
 
+/// The shards' round robin belongs to the process: the tests here that add take turns, or the
+/// additions of one would take turns out of the other's 16 and collide.
+static ADDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn app_db() -> Db {
     let db = surrealdb::engine::any::connect("mem://").await.unwrap();
     db.use_ns("t").use_db("t").await.unwrap();
@@ -89,6 +93,7 @@ async fn counter_keys(db: &Db, region: &str) -> Vec<i64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_additions_in_one_district_never_conflict_and_totals_stay_exact() {
+    let _turn = ADDING.lock().await;
     let db = app_db().await;
     // The first applicant of a name brings its words into the ФИО dictionary (0012); later ones
     // only read them.
@@ -148,6 +153,7 @@ async fn concurrent_additions_in_one_district_never_conflict_and_totals_stay_exa
 /// database) shows once the second has passed.
 #[tokio::test]
 async fn remembered_totals_are_exact_after_forgetting_and_at_most_a_second_old() {
+    let _turn = ADDING.lock().await;
     let db = app_db().await;
     let totals = applicants::Totals::default();
     let all = applicants::Search {
