@@ -45,13 +45,18 @@ async fn scanned(db: &Db, field: &str, region: &str, prefix: &str) -> Vec<String
     .unwrap()
 }
 
-#[tokio::test]
-async fn long_iin_prefixes_page_and_count_like_a_scan() {
+async fn app_db() -> Db {
     let db = surrealdb::engine::any::connect("mem://").await.unwrap();
     db.use_ns("t").use_db("t").await.unwrap();
     store::migrate(&db, &store::embedded_migrations())
         .await
         .unwrap();
+    db
+}
+
+#[tokio::test]
+async fn long_iin_prefixes_page_and_count_like_a_scan() {
+    let db = app_db().await;
     let places = [
         ("710000000", "711310000"),
         ("710000000", ""),
@@ -139,11 +144,7 @@ async fn expected_records(db: &Db) -> Vec<(String, String, String)> {
 
 #[tokio::test]
 async fn the_region_iin_records_follow_edits_moves_and_deletions() {
-    let db = surrealdb::engine::any::connect("mem://").await.unwrap();
-    db.use_ns("t").use_db("t").await.unwrap();
-    store::migrate(&db, &store::embedded_migrations())
-        .await
-        .unwrap();
+    let db = app_db().await;
     let astana = Scope {
         oblast: "710000000".into(),
         district: "711310000".into(),
