@@ -34,10 +34,14 @@ async fn assert_uses(app: &App, sql: &str, index: &str) {
 async fn the_applicants_tab_pages_through_the_region_index_newest_first() {
     // Newest first is ascending rank: a forward scan that stops after the page (SurrealKV
     // walks backwards far more slowly, see migrations/0010).
+    // The page query's own projection (every field and the key as `id`).
+    let fields = talapker::store::applicants::FIELDS;
     let app = App::start().await;
     let p = plan(
         &app,
-        "SELECT * FROM applicant WHERE oblast = $region ORDER BY rank, id LIMIT 20",
+        &format!(
+            "SELECT {fields} FROM applicant WHERE oblast = $region ORDER BY rank, id LIMIT 20"
+        ),
     )
     .await;
     assert!(
@@ -49,7 +53,9 @@ async fn the_applicants_tab_pages_through_the_region_index_newest_first() {
     assert!(!p.contains("Sort"), "the index gives the order: {p}");
     let p = plan(
         &app,
-        "SELECT * FROM applicant WHERE district = $region ORDER BY rank, id LIMIT 20",
+        &format!(
+            "SELECT {fields} FROM applicant WHERE district = $region ORDER BY rank, id LIMIT 20"
+        ),
     )
     .await;
     assert!(
