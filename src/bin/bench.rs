@@ -356,83 +356,52 @@ fn array_key(parts: Vec<surrealdb::types::Value>) -> surrealdb::types::RecordIdK
     surrealdb::types::Array::from(parts).into()
 }
 
-/// The IIN-by-oblast records the `applicant_index` event would write for these rows
-/// (`migrations/0016`).
-fn iin_records(rows: &[SeedRow]) -> Vec<KeyRow> {
+/// What the `applicant_index` event (`migrations/0016`) would write for these rows, in one pass:
+/// the ФИО postings (their words are added to `words`; the dictionary is written once at the
+/// end), the IIN-by-oblast records and the word-set records.
+struct IndexRecords {
+    posts: Vec<PostRow>,
+    iins: Vec<KeyRow>,
+    combos: Vec<KeyRow>,
+}
+
+fn index_records(rows: &[SeedRow], words: &mut std::collections::BTreeSet<String>) -> IndexRecords {
     use surrealdb::types::Value;
-    let mut out = Vec::with_capacity(rows.len() * 2);
+    let mut out = IndexRecords {
+        posts: Vec::with_capacity(rows.len() * 3),
+        iins: Vec::with_capacity(rows.len()),
+        combos: Vec::with_capacity(rows.len() * 4),
+    };
     for r in rows {
         let surrealdb::types::RecordIdKey::String(key) = &r.id.key else {
             continue;
         };
-        out.push(KeyRow {
-            id: RecordId::new(
-                "iin_at",
-                array_key(vec![
-                    Value::String(r.oblast.clone()),
-                    Value::String(r.iin.clone()),
-                    Value::String(key.clone()),
-                ]),
-            ),
-        });
-    }
-    out
-}
-
-/// The word-set records the `applicant_index` event would write for these rows
-/// (`migrations/0016`).
-fn combo_records(rows: &[SeedRow]) -> Vec<KeyRow> {
-    use surrealdb::types::Value;
-    let mut out = Vec::with_capacity(rows.len() * 4);
-    for r in rows {
-        let surrealdb::types::RecordIdKey::String(key) = &r.id.key else {
-            continue;
-        };
-        for c in talapker::domain::kato::fio_combos(&r.fio_search) {
-            out.push(KeyRow {
-                id: RecordId::new(
-                    "fio_combo",
-                    array_key(vec![
-                        Value::String(r.oblast.clone()),
-                        Value::String(c),
-                        Value::Number(r.rank.into()),
-                        Value::String(key.clone()),
-                    ]),
-                ),
-            });
-        }
-    }
-    out
-}
-
-/// The index entries the `applicant_index` event would write for these rows; their words are
-/// added to `words` (the dictionary is written once at the end).
-fn postings(rows: &[SeedRow], words: &mut std::collections::BTreeSet<String>) -> Vec<PostRow> {
-    use surrealdb::types::Value;
-    let mut out = Vec::with_capacity(rows.len() * 3);
-    for r in rows {
-        let surrealdb::types::RecordIdKey::String(key) = &r.id.key else {
-            continue;
+        let keyed = |table: &str, middle: Value, rank: bool| {
+            let mut parts = vec![Value::String(r.oblast.clone()), middle];
+            if rank {
+                parts.push(Value::Number(r.rank.into()));
+            }
+            parts.push(Value::String(key.clone()));
+            RecordId::new(table, array_key(parts))
         };
         for w in talapker::domain::kato::fio_words(&r.fio_search) {
-            let id = RecordId::new(
-                "fio_post",
-                array_key(vec![
-                    Value::String(r.oblast.clone()),
-                    Value::String(w.clone()),
-                    Value::Number(r.rank.into()),
-                    Value::String(key.clone()),
-                ]),
-            );
             words.insert(w.clone());
-            out.push(PostRow {
-                id,
+            out.posts.push(PostRow {
+                id: keyed("fio_post", Value::String(w.clone()), true),
                 oblast: r.oblast.clone(),
                 word: w,
                 rank: r.rank,
                 district: r.district.clone(),
             });
         }
+        for c in talapker::domain::kato::fio_combos(&r.fio_search) {
+            out.combos.push(KeyRow {
+                id: keyed("fio_combo", Value::String(c), true),
+            });
+        }
+        out.iins.push(KeyRow {
+            id: keyed("iin_at", Value::String(r.iin.clone()), false),
+        });
     }
     out
 }
@@ -444,9 +413,11 @@ async fn insert(
 ) -> anyhow::Result<()> {
     // OPTION IMPORT: no events while seeding; the region counters and the ФИО index's
     // dictionary are written at the end, its postings, word sets and IIN records here.
-    let posts = postings(&rows, words);
-    let iins = iin_records(&rows);
-    let combos = combo_records(&rows);
+    let IndexRecords {
+        posts,
+        iins,
+        combos,
+    } = index_records(&rows, words);
     db.query("OPTION IMPORT; INSERT INTO applicant $rows RETURN NONE; INSERT INTO fio_post $posts RETURN NONE;
               INSERT INTO iin_at $iins RETURN NONE; INSERT INTO fio_combo $combos RETURN NONE;")
         .bind(("rows", rows))

@@ -299,27 +299,19 @@ fn key_count(range: &str) -> String {
 /// every set one word smaller has applicants (none otherwise), so the usual search, whose words
 /// never meet in one name, costs the pairs alone.
 async fn combos_correction(db: &Db, oblast: &str, dict: &[String]) -> anyhow::Result<i64> {
-    use std::collections::HashSet;
+    // A set of words is a bit mask over `dict` (at most COMBO_WORDS_MAX words).
     let mut correction = 0i64;
-    // The sets of the last size that have applicants, as sorted index lists.
-    let mut alive: HashSet<Vec<usize>> = (0..dict.len()).map(|i| vec![i]).collect();
+    // The sets of the last size that have applicants.
+    let mut alive: std::collections::HashSet<u32> = (0..dict.len()).map(|i| 1 << i).collect();
     for size in 2..=dict.len() {
-        let mut sets: Vec<Vec<usize>> = Vec::new();
-        for base in &alive {
-            let last = *base.last().expect("sets are never empty");
-            for next in last + 1..dict.len() {
-                let mut set = base.clone();
-                set.push(next);
-                let every_smaller_alive = (0..set.len()).all(|skip| {
-                    let smaller: Vec<usize> = set
-                        .iter()
-                        .enumerate()
-                        .filter(|(k, _)| *k != skip)
-                        .map(|(_, v)| *v)
-                        .collect();
-                    alive.contains(&smaller)
-                });
-                if every_smaller_alive {
+        // Each set grows by a word past its last one, and is counted only when every set one
+        // word smaller has applicants.
+        let mut sets: Vec<u32> = Vec::new();
+        for &base in &alive {
+            for next in (32 - base.leading_zeros() as usize)..dict.len() {
+                let set = base | 1 << next;
+                let mut words = (0..dict.len()).filter(|i| set & 1 << i != 0);
+                if words.all(|i| alive.contains(&(set & !(1 << i)))) {
                     sets.push(set);
                 }
             }
@@ -337,9 +329,9 @@ async fn combos_correction(db: &Db, oblast: &str, dict: &[String]) -> anyhow::Re
             .collect();
         let mut query = db.query(sql).bind(("oblast", oblast.to_string()));
         for (k, set) in sets.iter().enumerate() {
-            let combo = set
-                .iter()
-                .map(|&i| dict[i].as_str())
+            let combo = (0..dict.len())
+                .filter(|i| set & 1 << i != 0)
+                .map(|i| dict[i].as_str())
                 .collect::<Vec<_>>()
                 .join(" ");
             // [oblast, combo] sorts before every record of the set, [oblast, combo + NUL] after
@@ -350,7 +342,7 @@ async fn combos_correction(db: &Db, oblast: &str, dict: &[String]) -> anyhow::Re
         }
         let mut res = query.await.context("counting a ФИО search's word sets")?;
         let sign = if size % 2 == 0 { -1 } else { 1 };
-        let mut next_alive = HashSet::new();
+        let mut next_alive = std::collections::HashSet::new();
         for (k, set) in sets.into_iter().enumerate() {
             let n: Option<i64> = res.take(k).context("counting a ФИО search's word sets")?;
             let n = n.unwrap_or(0);
@@ -497,7 +489,7 @@ pub async fn page_remembering(
     // they were read in the last second and nothing changed here since; a search counts.
     let totals = totals.filter(|_| search.is_all());
     let generation = totals.map(Totals::generation).unwrap_or_default();
-    let remembered = totals.and_then(|t| t.get(region, generation));
+    let remembered = totals.and_then(|t| t.get(region));
     let count = if remembered.is_some() {
         "RETURN NONE".to_string()
     } else if search.is_all() {
@@ -739,7 +731,7 @@ static COUNT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 #[derive(Default)]
 pub struct Totals {
     generation: std::sync::atomic::AtomicU64,
-    memory: std::sync::Mutex<std::collections::HashMap<String, (u64, std::time::Instant, i64)>>,
+    memory: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, i64)>>,
 }
 
 impl Totals {
@@ -747,7 +739,7 @@ impl Totals {
 
     fn memory(
         &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (u64, std::time::Instant, i64)>>
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (std::time::Instant, i64)>>
     {
         self.memory.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -757,10 +749,9 @@ impl Totals {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    fn get(&self, region: &str, generation: u64) -> Option<i64> {
-        let memory = self.memory();
-        let (g, at, n) = memory.get(region)?;
-        (*g == generation && at.elapsed() < Self::TTL).then_some(*n)
+    fn get(&self, region: &str) -> Option<i64> {
+        let (at, n) = *self.memory().get(region)?;
+        (at.elapsed() < Self::TTL).then_some(n)
     }
 
     fn put(&self, region: &str, generation: u64, n: i64) {
@@ -771,10 +762,7 @@ impl Totals {
         if memory.len() > 10_000 {
             memory.clear();
         }
-        memory.insert(
-            region.to_string(),
-            (generation, std::time::Instant::now(), n),
-        );
+        memory.insert(region.to_string(), (std::time::Instant::now(), n));
     }
 
     /// After any addition, deletion or edit of an applicant, whatever its outcome.
