@@ -9,6 +9,10 @@ use talapker::domain::iin::Iin;
 use talapker::domain::user::{hash_password, Role};
 use talapker::{startup, store};
 
+/// The server allocates through mimalloc (BENCHMARKS.md, fifth session).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn read_password() -> anyhow::Result<String> {
     let mut s = String::new();
     std::io::stdin()

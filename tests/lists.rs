@@ -326,6 +326,83 @@ async fn two_concurrent_formations_never_share_an_applicant() {
     app.stop().await;
 }
 
+/// Every record of a table, as the database holds it, in key order.
+async fn records(db: &talapker::store::Db, sql: &str) -> Vec<surrealdb::types::Value> {
+    db.query(sql).await.unwrap().take(0).unwrap()
+}
+
+/// Forming claims its applicants under `OPTION IMPORT` (no field clauses, no event): it must
+/// change nothing but `list`, leave every record the event keeps as it was, and leave the
+/// clauses and the event on for what follows.
+#[tokio::test]
+async fn forming_changes_only_the_list_of_its_applicants_and_nothing_the_event_keeps() {
+    let app = App::start().await;
+    let b = app.signed_in("mg_admin").await;
+    for n in 0..6 {
+        add(
+            &b,
+            &iin(300 + n),
+            &format!("Импортова{}", ["а", "б", "в"][n as usize % 3]),
+        )
+        .await;
+    }
+    let db = &app.state().db;
+    let kept = "SELECT * FROM fio_post ORDER BY id; SELECT * FROM fio_combo ORDER BY id;
+                SELECT * FROM iin_at ORDER BY id; SELECT * FROM applicant_count ORDER BY id;
+                SELECT * FROM fio_dict ORDER BY id";
+    let applicants = "SELECT * OMIT list FROM applicant ORDER BY id";
+    let before_apps = records(db, applicants).await;
+    let mut before_kept = Vec::new();
+    for q in kept.split(';') {
+        before_kept.push(records(db, q).await);
+    }
+    assert_eq!(before_apps.len(), 6);
+    assert!(before_kept.iter().all(|r| !r.is_empty()), "{before_kept:?}");
+
+    assert_eq!(form_list(&b, "импорт").await.status(), 303);
+    let id = newest_list(&b).await;
+    let lists: Vec<String> = db
+        .query("SELECT VALUE list FROM applicant")
+        .await
+        .unwrap()
+        .take(0)
+        .unwrap();
+    assert_eq!(lists, vec![id.clone(); 6]);
+    assert_eq!(
+        records(db, applicants).await,
+        before_apps,
+        "only `list` changes"
+    );
+    for (q, before) in kept.split(';').zip(&before_kept) {
+        assert_eq!(&records(db, q).await, before, "{q}");
+    }
+    let members: Option<i64> = db
+        .query("(SELECT VALUE members FROM type::record('list', $id))[0]")
+        .bind(("id", id.clone()))
+        .await
+        .unwrap()
+        .take(0)
+        .unwrap();
+    assert_eq!(members, Some(6));
+
+    // The clauses and the event are on again for the next statement: a malformed IIN is
+    // refused by its ASSERT, and the next addition gets its records and is found.
+    let bad = db
+        .query("CREATE applicant CONTENT { iin: '12' }")
+        .await
+        .unwrap()
+        .check();
+    assert!(bad.is_err(), "the IIN's clause still runs");
+    add(&b, &iin(310), "Послеимпортова").await;
+    let (_, html) = b
+        .get_text("/cabinet/applicants?fio=%D0%BF%D0%BE%D1%81%D0%BB%D0%B5%D0%B8%D0%BC%D0%BF")
+        .await;
+    assert!(html.contains("Послеимпортова"), "{html}");
+    let iin_records: Vec<surrealdb::types::Value> = records(db, "SELECT * FROM iin_at").await;
+    assert_eq!(iin_records.len(), 7);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_excel_export_is_a_real_workbook_with_text_iins_dates_and_no_formulas() {
     let app = App::start().await;

@@ -47,6 +47,8 @@ fn is_retryable(e: &anyhow::Error) -> bool {
 /// The applicants are claimed with a condition on `list = ''` inside the transaction and the
 /// count is checked, so two people forming lists at once never share an applicant: the loser's
 /// transaction fails and is retried against what is left.
+/// The claim is a bookkeeping update (`super::bookkeeping_update`), which returns no rows, so
+/// it is counted through the `list` index afterwards.
 pub async fn form(
     db: &Db,
     field: ScopeField,
@@ -60,8 +62,8 @@ pub async fn form(
          LET $ids = SELECT VALUE id FROM applicant WHERE {scope} AND list = '' AND status = 'new';
          IF array::len($ids) = 0 {{ THROW 'no_applicants' }};
          LET $n = (UPSERT type::record('counter', 'lists') SET value = (value ?? 0) + 1 RETURN VALUE value)[0];
-         LET $claimed = UPDATE $ids SET list = $key WHERE list = '' RETURN VALUE id;
-         IF array::len($claimed) != array::len($ids) {{ THROW 'list_taken' }};
+         {claim}
+         IF (SELECT count() FROM applicant WHERE list = $key GROUP ALL)[0].count != array::len($ids) {{ THROW 'list_taken' }};
          CREATE type::record('list', $key) CONTENT {{
              num: $n, region: $region_code, oblast: $oblast, district: $district, note: $note,
              status: 'draft', members: array::len($ids), created_at: time::now(), created_by: $by,
@@ -69,7 +71,8 @@ pub async fn form(
          }};
          CREATE list_event CONTENT {{ list: $key, at: time::now(), by: $by, status: 'draft' }};
          COMMIT TRANSACTION;",
-        scope = scope_sql(field)
+        scope = scope_sql(field),
+        claim = super::bookkeeping_update("UPDATE $ids SET list = $key WHERE list = '' RETURN NONE;")
     );
     for attempt in 0..8 {
         let key = uuid::Uuid::now_v7().simple().to_string();
@@ -182,10 +185,11 @@ pub async fn delete(db: &Db, field: ScopeField, region: &str, id: &str) -> anyho
         "BEGIN TRANSACTION;
          LET $gone = DELETE type::record('list', $id) WHERE status = 'draft' AND {} RETURN BEFORE;
          IF array::len($gone) = 0 {{ THROW 'list_not_deletable' }};
-         UPDATE applicant SET list = '' WHERE list = $id;
+         {}
          DELETE list_event WHERE list = $id;
          COMMIT TRANSACTION;",
-        scope_sql(field)
+        scope_sql(field),
+        super::bookkeeping_update("UPDATE applicant SET list = '' WHERE list = $id RETURN NONE;")
     );
     let res = db
         .query(sql)

@@ -274,3 +274,14 @@ pub(crate) fn scope_sql(field: crate::domain::kato::ScopeField) -> &'static str 
         crate::domain::kato::ScopeField::District => "district = $region",
     }
 }
+
+/// Wraps a bulk `UPDATE` of applicants that sets only their bookkeeping (`list`, `sent`) in
+/// `OPTION IMPORT`: SurrealDB then skips, for each applicant, the table's field clauses and its
+/// event (it still writes the indexes), and returns no rows. Neither has anything to do for such
+/// a change — the event `applicant_index` keeps the ФИО, IIN and region records, the clauses
+/// check what an addition or an edit sets — and together they were most of the time of forming
+/// a list of 10 000 (BENCHMARKS.md, fifth session). Never for a statement that sets a field
+/// those clauses or that event read.
+pub(crate) fn bookkeeping_update(statement: &str) -> String {
+    format!("OPTION IMPORT;\n{statement}\nOPTION IMPORT = false;")
+}

@@ -127,7 +127,7 @@ pub async fn commit_signature(
          IF array::len($l) = 0 {{ THROW 'sign_wrong_state' }};
          LET $fp = (SELECT count() AS n, math::sum(version) AS v FROM applicant WHERE list = $list GROUP ALL)[0];
          IF ($fp.n ?? 0) != $count OR ($fp.v ?? 0) != $vsum {{ THROW 'sign_payload_changed' }};
-         UPDATE applicant SET sent = true WHERE list = $list AND sent = false;
+         {mark_sent}
          CREATE list_version CONTENT {{
              list: $list, version: $version, package: $package, payload: $payload, signature: $signature,
              cert_subject: $cert_subject, cert_issuer: $cert_issuer, cert_serial: $cert_serial,
@@ -141,7 +141,10 @@ pub async fn commit_signature(
          }};
          CREATE list_event CONTENT {{ list: $list, at: time::now(), by: $by, status: 'sent' }};
          COMMIT TRANSACTION;",
-        scope = scope_sql(field)
+        scope = scope_sql(field),
+        mark_sent = super::bookkeeping_update(
+            "UPDATE applicant SET sent = true WHERE list = $list AND sent = false RETURN NONE;"
+        )
     );
     let res = db
         .query(sql)
