@@ -9,9 +9,11 @@ use talapker::domain::iin::Iin;
 use talapker::domain::user::{hash_password, Role};
 use talapker::{startup, store};
 
-/// The server allocates through mimalloc (BENCHMARKS.md, fifth session).
+/// The server allocates through jemalloc, whose options (`JEMALLOC_SYS_WITH_MALLOC_CONF` in
+/// .cargo/config.toml) are built into it: at 1M applicants glibc's malloc held 620–690 MiB at
+/// the end of the benchmark and mimalloc as much, jemalloc 400–430 (BENCHMARKS.md, fifth session).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn read_password() -> anyhow::Result<String> {
     let mut s = String::new();

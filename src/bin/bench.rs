@@ -55,6 +55,10 @@ struct Args {
     /// SurrealKV block cache of the server, MiB.
     #[arg(long, default_value_t = 64)]
     db_cache_mb: u64,
+    /// Seed (or check) the data set in --data and stop, measuring nothing: a copy of it then
+    /// serves several runs that each start from the same store.
+    #[arg(long)]
+    seed_only: bool,
 }
 
 const ASTANA: &str = "710000000";
@@ -879,6 +883,12 @@ async fn main() -> anyhow::Result<()> {
             seed(&db, &dict, &all, args.applicants).await?;
             let users = [(BENCH_LOGIN, "Бенчмарков Арман", BENCH_IIN)];
             talapker::signing::pki::write_demo_pki(&data.join("pki"), &users, "demo1234")?;
+            if args.seed_only {
+                return Ok(());
+            }
+        } else if args.seed_only {
+            eprintln!("{} already holds the {} applicants", data.display(), args.applicants);
+            return Ok(());
         } else {
             eprintln!(
                 "reusing the {} applicants in {}",
