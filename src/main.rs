@@ -10,8 +10,8 @@ use talapker::domain::user::{hash_password, Role};
 use talapker::{startup, store};
 
 /// The server allocates through jemalloc, whose options (`JEMALLOC_SYS_WITH_MALLOC_CONF` in
-/// .cargo/config.toml) are built into it: at 1M applicants glibc's malloc held 620–690 MiB at
-/// the end of the benchmark and mimalloc as much, jemalloc 400–430 (BENCHMARKS.md, fifth session).
+/// .cargo/config.toml) are built into it: the benchmark's peak RSS at 200 000 applicants was
+/// 584 MiB with mimalloc and 404–417 with these options (BENCHMARKS.md, fifth session).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
