@@ -887,7 +887,11 @@ async fn main() -> anyhow::Result<()> {
                 return Ok(());
             }
         } else if args.seed_only {
-            eprintln!("{} already holds the {} applicants", data.display(), args.applicants);
+            eprintln!(
+                "{} already holds the {} applicants",
+                data.display(),
+                args.applicants
+            );
             return Ok(());
         } else {
             eprintln!(
