@@ -621,6 +621,15 @@ struct Stats {
 }
 
 impl Stats {
+    /// One timed operation (forming, exporting, signing, ingesting).
+    fn once(took: Duration, ok: bool) -> Stats {
+        Stats {
+            latencies: vec![took],
+            elapsed: took,
+            errors: u64::from(!ok),
+        }
+    }
+
     fn pct(&self, p: f64) -> Duration {
         if self.latencies.is_empty() {
             return Duration::ZERO;
@@ -1250,11 +1259,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let took = t.elapsed();
     let formed = r.status() == 303;
-    let stats = Stats {
-        latencies: vec![took],
-        elapsed: took,
-        errors: u64::from(!formed),
-    };
+    let stats = Stats::once(took, formed);
     let (target, missed) = limit("< 2 s", took, Duration::from_secs(2));
     lines.push(Line {
         peak_rss: peak.load(Ordering::Relaxed),
@@ -1290,11 +1295,7 @@ async fn main() -> anyhow::Result<()> {
     export_stop.store(true, Ordering::Relaxed);
     let _ = export_sampler.await;
     let growth = export_peak.load(Ordering::Relaxed).saturating_sub(before);
-    let stats = Stats {
-        latencies: vec![took],
-        elapsed: took,
-        errors: u64::from(!ok),
-    };
+    let stats = Stats::once(took, ok);
     let (mut target, mut missed) = limit("< 3 s", took, Duration::from_secs(3));
     target.push_str(", RSS growth < 64 MB");
     if growth >= 64 * 1024 * 1024 {
@@ -1363,11 +1364,7 @@ async fn main() -> anyhow::Result<()> {
     lines.push(Line {
         peak_rss: peak.load(Ordering::Relaxed),
         name: "sign and send the list of 10 000 (no target)".into(),
-        stats: Stats {
-            latencies: vec![took],
-            elapsed: took,
-            errors: 0,
-        },
+        stats: Stats::once(took, true),
         floor: None,
         target: String::new(),
         missed: None,
@@ -1412,11 +1409,7 @@ async fn main() -> anyhow::Result<()> {
             r.text().await.unwrap_or_default()
         );
     }
-    let stats = Stats {
-        latencies: vec![took],
-        elapsed: took,
-        errors: u64::from(!ok),
-    };
+    let stats = Stats::once(took, ok);
     let (target, missed) = limit("< 5 s", took, Duration::from_secs(5));
     lines.push(Line {
         peak_rss: peak.load(Ordering::Relaxed),
