@@ -3,6 +3,7 @@
 //! between regions and deletions, for oblast and district users; and a database that had
 //! applicants before the index gets them indexed by the migration.
 
+use surrealdb::types::SurrealValue;
 use talapker::domain::kato::{fio_combos, fio_words, ScopeField};
 use talapker::store::{self, applicants, Db};
 
@@ -278,6 +279,37 @@ async fn the_index_finds_what_a_scan_finds_through_additions_edits_moves_and_del
         .take(0)
         .unwrap();
     assert!(stale.is_empty(), "stale postings: {stale:?}");
+    assert_word_counts_match_postings(&db).await;
+}
+
+#[derive(Debug, PartialEq, SurrealValue)]
+struct WordCount {
+    oblast: String,
+    word: String,
+    n: i64,
+}
+
+/// Every oblast's word counters (`fio_count`, migration 0017) sum to its postings of the word.
+async fn assert_word_counts_match_postings(db: &Db) {
+    let mut res = db
+        .query(
+            "SELECT oblast, word, count() AS n FROM fio_post GROUP BY oblast, word;
+             SELECT id[0] AS oblast, id[1] AS word, math::sum(n) AS n FROM fio_count GROUP BY oblast, word;",
+        )
+        .await
+        .unwrap();
+    let mut posted: Vec<WordCount> = res.take(0).unwrap();
+    let mut counted: Vec<WordCount> = res.take(1).unwrap();
+    // A word whose applicants all left keeps counters that sum to zero.
+    counted.retain(|c| c.n != 0);
+    posted.sort_by(|a, b| (&a.oblast, &a.word).cmp(&(&b.oblast, &b.word)));
+    counted.sort_by(|a, b| (&a.oblast, &a.word).cmp(&(&b.oblast, &b.word)));
+    assert!(
+        posted.len() > 100,
+        "the applicants have words ({})",
+        posted.len()
+    );
+    assert_eq!(counted, posted);
 }
 
 #[tokio::test]
@@ -307,6 +339,7 @@ async fn applicants_added_before_the_index_existed_are_indexed_by_its_migration(
         store::embedded_migrations().len() - before.len()
     );
     compare_all(&db, &mut rng, 80).await;
+    assert_word_counts_match_postings(&db).await;
 }
 
 #[tokio::test]

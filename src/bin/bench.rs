@@ -356,20 +356,26 @@ struct KeyRow {
     id: RecordId,
 }
 
+#[derive(SurrealValue)]
+struct CountRow {
+    id: RecordId,
+    n: i64,
+}
+
 fn array_key(parts: Vec<surrealdb::types::Value>) -> surrealdb::types::RecordIdKey {
     surrealdb::types::Array::from(parts).into()
 }
 
-/// What the `applicant_index` event (`migrations/0016`) would write for these rows, in one pass:
-/// the ФИО postings (their words are added to `words`; the dictionary is written once at the
-/// end), the IIN-by-oblast records and the word-set records.
+/// What the `applicant_index` event (`migrations/0017`) would write for these rows, in one pass:
+/// the ФИО postings (each oblast's words are counted in `words`; the dictionary and the word
+/// counters are written once at the end), the IIN-by-oblast records and the word-set records.
 struct IndexRecords {
     posts: Vec<PostRow>,
     iins: Vec<KeyRow>,
     combos: Vec<KeyRow>,
 }
 
-fn index_records(rows: &[SeedRow], words: &mut std::collections::BTreeSet<String>) -> IndexRecords {
+fn index_records(rows: &[SeedRow], words: &mut WordCounts) -> IndexRecords {
     use surrealdb::types::Value;
     let mut out = IndexRecords {
         posts: Vec::with_capacity(rows.len() * 3),
@@ -389,7 +395,7 @@ fn index_records(rows: &[SeedRow], words: &mut std::collections::BTreeSet<String
             RecordId::new(table, array_key(parts))
         };
         for w in talapker::domain::kato::fio_words(&r.fio_search) {
-            words.insert(w.clone());
+            *words.entry((r.oblast.clone(), w.clone())).or_default() += 1;
             out.posts.push(PostRow {
                 id: keyed("fio_post", Value::String(w.clone()), true),
                 oblast: r.oblast.clone(),
@@ -410,13 +416,13 @@ fn index_records(rows: &[SeedRow], words: &mut std::collections::BTreeSet<String
     out
 }
 
-async fn insert(
-    db: &Db,
-    rows: Vec<SeedRow>,
-    words: &mut std::collections::BTreeSet<String>,
-) -> anyhow::Result<()> {
+/// How many applicants of an oblast hold a word: (oblast, word) → n.
+type WordCounts = std::collections::BTreeMap<(String, String), i64>;
+
+async fn insert(db: &Db, rows: Vec<SeedRow>, words: &mut WordCounts) -> anyhow::Result<()> {
     // OPTION IMPORT: no events while seeding; the region counters and the ФИО index's
-    // dictionary are written at the end, its postings, word sets and IIN records here.
+    // dictionary and word counters are written at the end, its postings, word sets and IIN
+    // records here.
     let IndexRecords {
         posts,
         iins,
@@ -434,12 +440,25 @@ async fn insert(
     Ok(())
 }
 
-/// The ФИО index's dictionary: every word and every suffix of it.
-async fn insert_dictionary(
-    db: &Db,
-    words: &std::collections::BTreeSet<String>,
-) -> anyhow::Result<()> {
+/// The ФИО index's dictionary (every word and every suffix of it) and its word counters, one
+/// record per oblast and word (shard 0).
+async fn insert_dictionary(db: &Db, counts: &WordCounts) -> anyhow::Result<()> {
     use surrealdb::types::Value;
+    let words: std::collections::BTreeSet<&String> = counts.keys().map(|(_, w)| w).collect();
+    let counters: Vec<CountRow> = counts
+        .iter()
+        .map(|((oblast, w), n)| CountRow {
+            id: RecordId::new(
+                "fio_count",
+                array_key(vec![
+                    Value::String(oblast.clone()),
+                    Value::String(w.clone()),
+                    Value::Number(0.into()),
+                ]),
+            ),
+            n: *n,
+        })
+        .collect();
     let dict: Vec<KeyRow> = words
         .iter()
         .map(|w| KeyRow {
@@ -454,15 +473,17 @@ async fn insert_dictionary(
                     "fio_sfx",
                     array_key(vec![
                         Value::String(w[i..].to_string()),
-                        Value::String(w.clone()),
+                        Value::String(w.to_string()),
                     ]),
                 ),
             });
         }
     }
-    db.query("OPTION IMPORT; INSERT IGNORE INTO fio_dict $dict RETURN NONE; INSERT IGNORE INTO fio_sfx $sfx RETURN NONE;")
+    db.query("OPTION IMPORT; INSERT IGNORE INTO fio_dict $dict RETURN NONE; INSERT IGNORE INTO fio_sfx $sfx RETURN NONE;
+              INSERT INTO fio_count $counters RETURN NONE;")
         .bind(("dict", dict))
         .bind(("sfx", sfx))
+        .bind(("counters", counters))
         .await?
         .check()
         .context("seeding the ФИО index's dictionary")?;
@@ -510,7 +531,7 @@ async fn seed(
     let started = Instant::now();
     let mut made = 0usize;
     let mut list_num = 0i64;
-    let mut words = std::collections::BTreeSet::new();
+    let mut words = WordCounts::new();
     // 30 % in lists of 500 returned from АИС: each list in one district.
     while made < n {
         let in_list = rng.gen_bool(0.3);
