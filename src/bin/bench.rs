@@ -1488,10 +1488,13 @@ async fn main() -> anyhow::Result<()> {
             ms(l.stats.max()),
             l.stats.throughput(),
             l.target,
-            match (&l.missed, l.target.is_empty()) {
-                (Some(m), _) => m.clone(),
-                (None, true) => String::new(),
-                (None, false) => "met".into(),
+            // A request that failed is never a target met, however fast it failed.
+            match (&l.missed, l.target.is_empty(), l.stats.errors) {
+                (Some(m), _, 0) => m.clone(),
+                (Some(m), _, e) => format!("{m}; {e} errors"),
+                (None, _, e) if e > 0 => format!("{e} errors"),
+                (None, true, _) => String::new(),
+                (None, false, _) => "met".into(),
             },
             floor_p50,
             x_floor,
