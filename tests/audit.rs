@@ -77,6 +77,38 @@ async fn changes_and_sign_ins_are_logged_and_the_admin_page_filters_them() {
     app.stop().await;
 }
 
+/// An addition and its entry are one transaction: the entry names the new applicant, and an
+/// addition refused by the store (a duplicate IIN) leaves no entry.
+#[tokio::test]
+async fn an_addition_is_logged_in_its_own_transaction() {
+    let app = App::start().await;
+    let b = app.signed_in("mg_field").await;
+    let r = b
+        .submit("/cabinet/applicants", "/cabinet/applicants", FORM)
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = b
+        .submit("/cabinet/applicants", "/cabinet/applicants", FORM)
+        .await;
+    assert_eq!(r.status(), 409, "the same IIN again");
+    let db = &app.state().db;
+    let ids: Vec<String> = db
+        .query("SELECT VALUE record::id(id) FROM applicant WHERE iin = '920526450510'")
+        .await
+        .unwrap()
+        .take(0)
+        .unwrap();
+    assert_eq!(ids.len(), 1);
+    let objects: Vec<String> = db
+        .query("SELECT VALUE object FROM audit WHERE action = 'applicant_added' AND actor = 'mg_field' AND details = '920526450510'")
+        .await
+        .unwrap()
+        .take(0)
+        .unwrap();
+    assert_eq!(objects, vec![format!("applicant:{}", ids[0])]);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_log_is_append_only() {
     let app = App::start().await;

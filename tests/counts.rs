@@ -51,7 +51,7 @@ async fn add(db: Db, n: u32) -> anyhow::Result<String> {
         oblast: "710000000".into(),
         district: "711310000".into(),
     };
-    match applicants::create(&db, &applicant(n), &scope, "t", &format!("idem-{n}")).await? {
+    match applicants::create(&db, &applicant(n), &scope, "t", &format!("idem-{n}"), None).await? {
         applicants::Created::New(key) => Ok(key),
         _ => anyhow::bail!("applicant {n} was not new"),
     }

@@ -69,7 +69,7 @@ async fn long_iin_prefixes_page_and_count_like_a_scan() {
             district: district.into(),
         };
         let a = applicant(1 + n % 2, n);
-        let created = applicants::create(&db, &a, &scope, "t", &format!("k{n}"))
+        let created = applicants::create(&db, &a, &scope, "t", &format!("k{n}"), None)
             .await
             .unwrap();
         assert!(matches!(created, applicants::Created::New(_)));
@@ -151,7 +151,7 @@ async fn the_region_iin_records_follow_edits_moves_and_deletions() {
     };
     let mut ids = Vec::new();
     for n in 0..6u32 {
-        match applicants::create(&db, &applicant(1, n), &astana, "t", &format!("k{n}"))
+        match applicants::create(&db, &applicant(1, n), &astana, "t", &format!("k{n}"), None)
             .await
             .unwrap()
         {

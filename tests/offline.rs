@@ -80,6 +80,17 @@ async fn a_replayed_entry_is_saved_once_and_answers_with_the_saved_applicant() {
     assert_eq!(again["status"], "replayed");
     assert_eq!(again["id"], first["id"]);
     assert_eq!(count(&app, &iin(1)).await, 1);
+    // One audit entry, written with the addition: the replay adds none.
+    let entries: Vec<String> = app
+        .state()
+        .db
+        .query("SELECT VALUE details FROM audit WHERE action = 'applicant_added' AND object = $o AND actor = 'mg_admin'")
+        .bind(("o", format!("applicant:{}", first["id"].as_str().unwrap())))
+        .await
+        .unwrap()
+        .take(0)
+        .unwrap();
+    assert_eq!(entries, vec![format!("{} (offline)", iin(1))]);
     app.stop().await;
 }
 

@@ -812,19 +812,23 @@ fn next_count_shard() -> i64 {
 
 /// Adds an applicant. The idempotency key is stored in the same record, and the unique IIN
 /// index makes two concurrent replays of one entry create one applicant.
+///
+/// `audit`, when given, is written in the same transaction, its object the new applicant: an
+/// addition is never without its entry, and costs one durable commit rather than two.
 pub async fn create(
     db: &Db,
     a: &ValidApplicant,
     scope: &Scope,
     created_by: &str,
     idem_key: &str,
+    audit: Option<&super::audit::Entry>,
 ) -> anyhow::Result<Created> {
     // Two replays of one entry at the same instant (the page and the service worker) can
     // collide in the store as a write conflict: try again, and the second attempt finds the
     // first one's applicant by its key.
     let mut attempt = 0u64;
     loop {
-        match create_once(db, a, scope, created_by, idem_key).await {
+        match create_once(db, a, scope, created_by, idem_key, audit).await {
             Err(e) if attempt < 5 && super::is_write_conflict(&e) => {
                 attempt += 1;
                 CREATE_RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -842,14 +846,15 @@ async fn create_once(
     scope: &Scope,
     created_by: &str,
     idem_key: &str,
+    audit: Option<&super::audit::Entry>,
 ) -> anyhow::Result<Created> {
     if let Some(id) = by_idem(db, idem_key).await? {
         return Ok(Created::Replayed(id));
     }
     let key = uuid::Uuid::now_v7().simple().to_string();
-    let res = db
-        .query(
-            "CREATE type::record('applicant', $key) CONTENT {
+    let mut sql = String::from("BEGIN TRANSACTION;\n");
+    sql.push_str(
+        "CREATE type::record('applicant', $key) CONTENT {
                 iin: $iin, last_name: $last_name, first_name: $first_name, middle_name: $middle_name,
                 birth_date: $birth_date, gender: $gender, kato: $kato, oblast: $oblast, district: $district,
                 street: $street, house: $house, flat: $flat,
@@ -857,8 +862,19 @@ async fn create_once(
                 status: 'new', ais_reason: '', mg_reason: '', list: '', sent: false, version: 1,
                 fio_search: $fio_search, created_at: time::now(), updated_at: time::now(),
                 created_by: $created_by, idem_key: $idem_key
-            } RETURN NONE",
-        )
+            } RETURN NONE;\n",
+    );
+    let audit = audit.map(|e| super::audit::Entry {
+        object: format!("applicant:{key}"),
+        ..e.clone()
+    });
+    if audit.is_some() {
+        sql.push_str(super::audit::CREATE_SQL);
+        sql.push_str(";\n");
+    }
+    sql.push_str("COMMIT TRANSACTION;");
+    let mut query = db
+        .query(sql)
         .bind(("key", key.clone()))
         .bind(("iin", a.iin.as_str().to_string()))
         .bind(("last_name", a.last_name.clone()))
@@ -878,7 +894,11 @@ async fn create_once(
         .bind(("created_by", created_by.to_string()))
         .bind(("idem_key", idem_key.to_string()))
         // Read by the counters' event (migration 0015), not by the statement.
-        .bind(("count_shard", next_count_shard()))
+        .bind(("count_shard", next_count_shard()));
+    if let Some(e) = &audit {
+        query = super::audit::bind(query, e);
+    }
+    let res = query
         .await
         .map_err(anyhow::Error::from)
         .and_then(super::all_errors);

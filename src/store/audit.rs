@@ -9,32 +9,46 @@ use crate::domain::kato::ScopeField;
 
 /// One entry to write.
 #[derive(Debug, Clone)]
-pub struct Entry<'a> {
-    pub actor: &'a str,
-    pub ip: &'a str,
-    pub action: &'a str,
-    pub object: &'a str,
-    pub details: &'a str,
-    pub oblast: &'a str,
-    pub district: &'a str,
+pub struct Entry {
+    pub actor: String,
+    pub ip: String,
+    pub action: String,
+    pub object: String,
+    pub details: String,
+    pub oblast: String,
+    pub district: String,
 }
 
-pub async fn record(db: &Db, e: Entry<'_>) -> anyhow::Result<()> {
-    db.query(
-        "CREATE audit CONTENT { at: time::now(), actor: $actor, ip: $ip, action: $action,
-            object: $object, details: $details, oblast: $oblast, district: $district }",
-    )
-    .bind(("actor", e.actor.to_string()))
-    .bind(("ip", e.ip.to_string()))
-    .bind(("action", e.action.to_string()))
-    .bind(("object", e.object.to_string()))
-    .bind(("details", e.details.chars().take(1000).collect::<String>()))
-    .bind(("oblast", e.oblast.to_string()))
-    .bind(("district", e.district.to_string()))
-    .await
-    .map_err(anyhow::Error::from)
-    .and_then(super::all_errors)
-    .context("writing the audit log")?;
+/// The statement that writes an entry, its values bound as `$audit_*` (`bind`): on its own, or
+/// inside the transaction of the change it records.
+pub(crate) const CREATE_SQL: &str =
+    "CREATE audit CONTENT { at: time::now(), actor: $audit_actor, ip: $audit_ip, action: $audit_action,
+        object: $audit_object, details: $audit_details, oblast: $audit_oblast, district: $audit_district } RETURN NONE";
+
+/// Binds an entry's values for `CREATE_SQL`.
+pub(crate) fn bind<'a>(
+    query: surrealdb::method::Query<'a, surrealdb::engine::any::Any>,
+    e: &Entry,
+) -> surrealdb::method::Query<'a, surrealdb::engine::any::Any> {
+    query
+        .bind(("audit_actor", e.actor.clone()))
+        .bind(("audit_ip", e.ip.clone()))
+        .bind(("audit_action", e.action.clone()))
+        .bind(("audit_object", e.object.clone()))
+        .bind((
+            "audit_details",
+            e.details.chars().take(1000).collect::<String>(),
+        ))
+        .bind(("audit_oblast", e.oblast.clone()))
+        .bind(("audit_district", e.district.clone()))
+}
+
+pub async fn record(db: &Db, e: &Entry) -> anyhow::Result<()> {
+    bind(db.query(CREATE_SQL), e)
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(super::all_errors)
+        .context("writing the audit log")?;
     Ok(())
 }
 

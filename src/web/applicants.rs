@@ -401,19 +401,20 @@ async fn create(
         .dict
         .scope_of(&valid.kato)
         .ok_or_else(|| AppError::BadRequest("Неизвестный код КАТО".into()))?;
-    let created = store::create(&state.db, &valid, &scope, &user.login, form.idem_key.trim()).await;
+    let audit = super::audit::of_user(state, ctx, "applicant_added", "", valid.iin.as_str());
+    let created = store::create(
+        &state.db,
+        &valid,
+        &scope,
+        &user.login,
+        form.idem_key.trim(),
+        Some(&audit),
+    )
+    .await;
     state.totals.forget();
     match created? {
         Created::New(id) => {
             tracing::info!(applicant = %id, by = %user.login, "applicant added");
-            super::audit::by_user(
-                state,
-                ctx,
-                "applicant_added",
-                &format!("applicant:{id}"),
-                valid.iin.as_str(),
-            )
-            .await;
             after_write(state, ctx, user, "added").await
         }
         Created::Replayed(id) => {

@@ -40,8 +40,35 @@ fn label(code: &str) -> &str {
         .unwrap_or(code)
 }
 
-/// Writes an entry by `actor` (a login, or АИС) whose region is `region` (a КАТО code; None
-/// when unknown). A failure is logged, never shown: the change it records has already happened.
+/// An entry by `actor` (a login, or АИС) whose region is `region` (a КАТО code; None when
+/// unknown).
+pub fn entry(
+    state: &AppState,
+    ctx: Option<&Ctx>,
+    actor: &str,
+    region: Option<&str>,
+    action: &str,
+    object: &str,
+    details: &str,
+) -> Entry {
+    debug_assert!(
+        ACTIONS.iter().any(|(c, _)| *c == action),
+        "unknown audit action {action}"
+    );
+    let scope = region.and_then(|r| state.dict.scope_of(r));
+    let (oblast, district) = scope.map(|s| (s.oblast, s.district)).unwrap_or_default();
+    Entry {
+        actor: actor.to_string(),
+        ip: ctx.and_then(|c| c.ip.clone()).unwrap_or_default(),
+        action: action.to_string(),
+        object: object.to_string(),
+        details: details.to_string(),
+        oblast,
+        district,
+    }
+}
+
+/// Writes an entry by `actor` (see `entry`).
 pub async fn record(
     state: &AppState,
     ctx: Option<&Ctx>,
@@ -51,37 +78,33 @@ pub async fn record(
     object: &str,
     details: &str,
 ) {
-    debug_assert!(
-        ACTIONS.iter().any(|(c, _)| *c == action),
-        "unknown audit action {action}"
-    );
-    let scope = region.and_then(|r| state.dict.scope_of(r));
-    let (oblast, district) = scope
-        .as_ref()
-        .map(|s| (s.oblast.as_str(), s.district.as_str()))
-        .unwrap_or(("", ""));
-    let ip = ctx.and_then(|c| c.ip.as_deref()).unwrap_or("");
-    let entry = Entry {
-        actor,
-        ip,
-        action,
-        object,
-        details,
-        oblast,
-        district,
-    };
+    write(
+        state,
+        &entry(state, ctx, actor, region, action, object, details),
+    )
+    .await;
+}
+
+/// A failure is logged, never shown: the change the entry records has already happened.
+async fn write(state: &AppState, entry: &Entry) {
     if let Err(e) = store::record(&state.db, entry).await {
-        tracing::error!(error = ?e, %action, %object, "the audit entry could not be written");
+        tracing::error!(error = ?e, action = %entry.action, object = %entry.object, "the audit entry could not be written");
     }
 }
 
-/// Shortcut for the signed-in user of `ctx`.
-pub async fn by_user(state: &AppState, ctx: &Ctx, action: &str, object: &str, details: &str) {
+/// The entry of an action by the signed-in user of `ctx`; written with the change it records
+/// where the store takes it (an addition), or by `by_user`.
+pub fn of_user(state: &AppState, ctx: &Ctx, action: &str, object: &str, details: &str) -> Entry {
     let (login, region) = match &ctx.user {
         Some(u) => (u.login.as_str(), Some(u.region.as_str())),
         None => ("", None),
     };
-    record(state, Some(ctx), login, region, action, object, details).await;
+    entry(state, Some(ctx), login, region, action, object, details)
+}
+
+/// Writes an entry by the signed-in user of `ctx`.
+pub async fn by_user(state: &AppState, ctx: &Ctx, action: &str, object: &str, details: &str) {
+    write(state, &of_user(state, ctx, action, object, details)).await;
 }
 
 pub fn routes() -> Route {

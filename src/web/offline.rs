@@ -184,20 +184,15 @@ async fn sync_applicant(
     };
     Ok(
         match {
-            let created = store::create(&state.db, &valid, &scope, &user.login, &key).await;
+            let details = format!("{} (offline)", valid.iin.as_str());
+            let audit = super::audit::of_user(state, ctx, "applicant_added", "", &details);
+            let created =
+                store::create(&state.db, &valid, &scope, &user.login, &key, Some(&audit)).await;
             state.totals.forget();
             created?
         } {
             Created::New(id) => {
                 tracing::info!(applicant = %id, by = %user.login, key = %key, "applicant added from the offline queue");
-                super::audit::by_user(
-                    state,
-                    ctx,
-                    "applicant_added",
-                    &format!("applicant:{id}"),
-                    &format!("{} (offline)", valid.iin.as_str()),
-                )
-                .await;
                 json_status(
                     StatusCode::CREATED,
                     json!({ "status": "created", "id": id, "message": ctx.t("Новый претендент успешно добавлен!") }),
