@@ -68,25 +68,9 @@ pub fn entry(
     }
 }
 
-/// Writes an entry by `actor` (see `entry`).
-pub async fn record(
-    state: &AppState,
-    ctx: Option<&Ctx>,
-    actor: &str,
-    region: Option<&str>,
-    action: &str,
-    object: &str,
-    details: &str,
-) {
-    write(
-        state,
-        &entry(state, ctx, actor, region, action, object, details),
-    )
-    .await;
-}
-
-/// A failure is logged, never shown: the change the entry records has already happened.
-async fn write(state: &AppState, entry: &Entry) {
+/// Writes an entry (see `entry`). A failure is logged, never shown: the change the entry records
+/// has already happened.
+pub async fn write(state: &AppState, entry: &Entry) {
     if let Err(e) = store::record(&state.db, entry).await {
         tracing::error!(error = ?e, action = %entry.action, object = %entry.object, "the audit entry could not be written");
     }

@@ -119,14 +119,17 @@ async fn login(
             .await?;
             tracing::warn!(%login, failures = n, ip = ?ctx.ip, "failed sign-in");
             let actor: String = login.chars().take(64).collect();
-            super::audit::record(
+            super::audit::write(
                 state,
-                Some(ctx),
-                &actor,
-                row.as_ref().map(|r| r.region.as_str()),
-                "sign_in_failed",
-                &format!("user:{actor}"),
-                &format!("{n}"),
+                &super::audit::entry(
+                    state,
+                    Some(ctx),
+                    &actor,
+                    row.as_ref().map(|r| r.region.as_str()),
+                    "sign_in_failed",
+                    &format!("user:{actor}"),
+                    &format!("{n}"),
+                ),
             )
             .await;
             if n >= MAX_FAILURES {
@@ -141,14 +144,17 @@ async fn login(
     store::users::clear_failures(&state.db, &login).await?;
     let cookie = start_session(state, ctx, &user.id).await?;
     tracing::info!(%login, ip = ?ctx.ip, "signed in");
-    super::audit::record(
+    super::audit::write(
         state,
-        Some(ctx),
-        &user.login,
-        Some(&user.region),
-        "sign_in",
-        &format!("user:{}", user.login),
-        "",
+        &super::audit::entry(
+            state,
+            Some(ctx),
+            &user.login,
+            Some(&user.region),
+            "sign_in",
+            &format!("user:{}", user.login),
+            "",
+        ),
     )
     .await;
     let mut resp = redirect("/cabinet/applicants");

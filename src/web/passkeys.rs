@@ -664,14 +664,17 @@ async fn sign_in_verify(
         return Ok(Err(NOT_VERIFIED));
     }
     tracing::info!(login = %owner.login, %cred_id, ip = ?ctx.ip, "signed in with a passkey");
-    super::audit::record(
+    super::audit::write(
         state,
-        Some(ctx),
-        &owner.login,
-        Some(&owner.region),
-        "sign_in_passkey",
-        &format!("user:{}", owner.login),
-        "",
+        &super::audit::entry(
+            state,
+            Some(ctx),
+            &owner.login,
+            Some(&owner.region),
+            "sign_in_passkey",
+            &format!("user:{}", owner.login),
+            "",
+        ),
     )
     .await;
     Ok(Ok(owner.id))

@@ -348,14 +348,17 @@ async fn results(req: &Request, Data(state): Data<&Arc<AppState>>, body: poem::B
                 Ok(mut r) => r.take(0).unwrap_or(None),
                 Err(_) => None,
             };
-            super::audit::record(
+            super::audit::write(
                 state,
-                None,
-                crate::ais::AIS_ACTOR,
-                region.as_deref(),
-                "ais_results",
-                &format!("list:{}", results.list_id),
-                &format!("v{}: {passed} / {failed}", results.version),
+                &super::audit::entry(
+                    state,
+                    None,
+                    crate::ais::AIS_ACTOR,
+                    region.as_deref(),
+                    "ais_results",
+                    &format!("list:{}", results.list_id),
+                    &format!("v{}: {passed} / {failed}", results.version),
+                ),
             )
             .await;
             Json(serde_json::json!({"status": "applied", "passed": passed, "failed": failed}))
