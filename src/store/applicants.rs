@@ -306,10 +306,7 @@ const COMBO_WORDS_MAX: usize = 6;
 /// counter records (`fio_count:[oblast, word, shard]`, migration 0017), each read by its key
 /// like a region's total.
 fn word_total(i: usize) -> String {
-    let ids: Vec<String> = (0..COUNT_SHARDS)
-        .map(|s| format!("fio_count:[$oblast, $d{i}, {s}]"))
-        .collect();
-    format!("math::sum(SELECT VALUE n FROM [{}])", ids.join(", "))
+    shard_sum(&format!("fio_count:[$oblast, $d{i}"))
 }
 
 /// `SELECT count()` of a key range, which SurrealDB answers from the keys alone.
@@ -740,12 +737,17 @@ pub const COUNT_SHARDS: u64 = 16;
 
 /// A region's total: the sum of its counter records, each read by its key (a point read finds
 /// the newest version at once; a range read would walk every version still in the memtable).
-static COUNT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+static COUNT_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| shard_sum("applicant_count:[$region"));
+
+/// The sum of `n` over the counter records `{key_start}, 0]` … `{key_start}, 15]`, each fetched
+/// by its id.
+fn shard_sum(key_start: &str) -> String {
     let ids: Vec<String> = (0..COUNT_SHARDS)
-        .map(|s| format!("applicant_count:[$region, {s}]"))
+        .map(|s| format!("{key_start}, {s}]"))
         .collect();
     format!("math::sum(SELECT VALUE n FROM [{}])", ids.join(", "))
-});
+}
 
 /// Region totals read in the last second, kept in memory by the server (one per running
 /// application, in its state): every page of the applicants tab shows its region's total, and
