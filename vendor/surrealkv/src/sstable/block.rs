@@ -194,8 +194,8 @@ impl BlockHandle {
 /// ```
 #[derive(Clone)]
 pub(crate) struct Block {
-	/// Raw block data
-	pub(crate) block: BlockData,
+	/// Raw block data, shared with its iterators (Talapker: see TALAPKER.md)
+	pub(crate) block: Arc<BlockData>,
 	/// Comparator for key ordering
 	comparator: Arc<dyn Comparator>,
 }
@@ -209,14 +209,14 @@ impl Block {
 	pub(crate) fn new(data: BlockData, comparator: Arc<dyn Comparator>) -> Block {
 		assert!(data.len() > 4);
 		Block {
-			block: data,
+			block: Arc::new(data),
 			comparator,
 		}
 	}
 
 	/// Creates an iterator over this block.
 	pub(crate) fn iter(&self) -> Result<BlockIterator> {
-		BlockIterator::new(Arc::clone(&self.comparator), self.block.clone())
+		BlockIterator::new(Arc::clone(&self.comparator), Arc::clone(&self.block))
 	}
 
 	pub(crate) fn size(&self) -> usize {
@@ -532,7 +532,7 @@ impl BlockWriter {
 /// ```
 pub(crate) struct BlockIterator {
 	/// Raw block data
-	block: BlockData,
+	block: Arc<BlockData>,
 	/// Decoded restart point offsets
 	restart_points: Vec<u32>,
 	/// Current position in block
@@ -561,7 +561,7 @@ impl BlockIterator {
 	/// 1. Read number of restarts from last 4 bytes
 	/// 2. Calculate restart array offset
 	/// 3. Decode all restart point offsets
-	pub(crate) fn new(comparator: Arc<dyn Comparator>, block: BlockData) -> Result<Self> {
+	pub(crate) fn new(comparator: Arc<dyn Comparator>, block: Arc<BlockData>) -> Result<Self> {
 		if block.len() < 4 {
 			let err = Error::from(SSTableError::BlockTooSmall {
 				size: block.len(),
