@@ -31,6 +31,12 @@ pub const COLUMNS: &[(&str, f64)] = &[
     ("Причина отказа мобильной группы", 36.0),
 ];
 
+/// The zip's deflate level. Deflating the finished sheet is the one step of an export that
+/// nothing runs beside; level 3 instead of the default 6 halves it for an 11 % larger file (the
+/// 100 000-row export at 1M: 0.32 s and 8.9 MB against 0.63–0.70 s and 8.0 MB; level 1: 0.17 s,
+/// 12.8 MB).
+const ZIP_LEVEL: u8 = 3;
+
 pub struct XlsxExport {
     workbook: Workbook,
     row: u32,
@@ -55,6 +61,7 @@ impl XlsxExport {
     ) -> anyhow::Result<Self> {
         let mut workbook = Workbook::new();
         workbook.set_tempdir(std::env::temp_dir()).map_err(xe)?;
+        workbook.set_zip_compression_level(ZIP_LEVEL);
         let header = Format::new()
             .set_bold()
             .set_background_color(Color::RGB(0xDCE6F1))
