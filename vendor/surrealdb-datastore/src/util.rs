@@ -38,11 +38,13 @@ where
 	T: surrealdb_catalog::FromStored + Send + Sync + 'static,
 	T::Stored: KVValue<KeyContext = ()>,
 {
-	use std::any::{Any, TypeId};
+	use std::any::Any;
 	use std::collections::HashMap;
 	use std::sync::{LazyLock, Mutex};
 
-	type Forms = HashMap<(TypeId, Vec<u8>), (Vec<(Vec<u8>, Vec<u8>)>, Arc<dyn Any + Send + Sync>)>;
+	/// By the slice's first key (it names the kind of definition and whose they are, so no two
+	/// kinds share one): the slice's stored entries and their runtime form.
+	type Forms = HashMap<Vec<u8>, (Vec<(Vec<u8>, Vec<u8>)>, Arc<dyn Any + Send + Sync>)>;
 	static FORMS: LazyLock<Mutex<Forms>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 	/// Distinct slices remembered at most (a slice is one kind of definition of one table,
 	/// database or namespace); past it the memo starts again.
@@ -55,10 +57,9 @@ where
 	let Some((first, _)) = values.first() else {
 		return build();
 	};
-	let key = (TypeId::of::<T>(), first.clone());
 	{
 		let forms = FORMS.lock().unwrap_or_else(|e| e.into_inner());
-		if let Some((stored, built)) = forms.get(&key) {
+		if let Some((stored, built)) = forms.get(first.as_slice()) {
 			if stored.as_slice() == values {
 				if let Some(built) = built.downcast_ref::<Arc<[T]>>() {
 					return Ok(Arc::clone(built));
@@ -71,7 +72,7 @@ where
 	if forms.len() >= MAX_FORMS {
 		forms.clear();
 	}
-	forms.insert(key, (values.to_vec(), Arc::new(Arc::clone(&built))));
+	forms.insert(first.clone(), (values.to_vec(), Arc::new(Arc::clone(&built))));
 	Ok(built)
 }
 
